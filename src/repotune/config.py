@@ -1,0 +1,239 @@
+"""Typed pipeline configuration: one pydantic model per stage, composed into ``PipelineConfig``.
+
+The same ``PipelineConfig`` is the parameter of the Prefect flow, so the Prefect UI renders a form
+for it, and it is what the CLI loads from a YAML preset plus ``--set key=value`` overrides. Invalid
+values are rejected at load time with a :class:`~repotune.errors.ConfigError` that names the field
+and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from repotune.errors import ConfigError
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+DEFAULT_PRESET = "cpu-tiny"
+LOWER_IS_BETTER = {"eval_loss", "perplexity"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SourceConfig(_Section):
+    """Where the code comes from."""
+
+    repo: str = Field(".", description="Path of the git repository to learn from.")
+    ref: str = Field("HEAD", description="Branch, tag or commit to read the tracked files at.")
+    include: list[str] = Field(
+        default_factory=lambda: ["*.py"],
+        description="Glob patterns (git pathspec style) of tracked files to extract from.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Glob patterns of tracked files to skip."
+    )
+    max_file_bytes: int = Field(
+        500_000, gt=0, description="Files larger than this are skipped as 'too_large'."
+    )
+
+
+class DatasetConfig(_Section):
+    """How code units become training samples."""
+
+    test_fraction: float = Field(
+        0.2, gt=0, lt=1, description="Share of files (not samples) held out for evaluation."
+    )
+    split_salt: str = Field(
+        "repotune", description="Salt of the file-hash split; change it to draw another split."
+    )
+    min_completion_chars: int = Field(
+        16, ge=1, description="Bodies shorter than this are dropped as 'too_short'."
+    )
+    max_prompt_chars: int = Field(
+        2000, gt=0, description="Prompts longer than this are dropped as 'prompt_too_long'."
+    )
+    max_completion_chars: int = Field(
+        2000, gt=0, description="Bodies longer than this are dropped as 'completion_too_long'."
+    )
+
+
+class GateConfig(_Section):
+    """Great Expectations gate that a dataset must pass before training."""
+
+    min_samples_per_split: int = Field(
+        1, ge=1, description="Each split (train, test) must hold at least this many samples."
+    )
+    accept_failure: bool = Field(
+        False, description="Train even when the gate fails (recorded in the MLflow tags)."
+    )
+
+
+class BaseModelConfig(_Section):
+    """The model that gets fine-tuned."""
+
+    name_or_path: str | None = Field(
+        None,
+        description="Hub id or local directory of the base model; empty builds a small offline "
+        "base (BPE tokenizer + Llama) from the train split, cached in the workspace.",
+    )
+    vocab_size: int = Field(4096, ge=512, description="Vocabulary of the offline tokenizer.")
+    hidden_size: int = Field(256, ge=32, description="Hidden width of the offline base model.")
+    num_layers: int = Field(4, ge=1, description="Transformer layers of the offline base model.")
+    num_heads: int = Field(4, ge=1, description="Attention heads of the offline base model.")
+    num_kv_heads: int = Field(2, ge=1, description="Key/value heads (grouped-query attention).")
+    intermediate_size: int = Field(768, ge=32, description="MLP width of the offline base model.")
+    pretrain_steps: int = Field(
+        200, ge=0, description="Causal-LM steps over the train-split files; 0 keeps random weights."
+    )
+    pretrain_learning_rate: float = Field(2e-3, gt=0, description="Pretraining learning rate.")
+    seed: int = Field(0, description="Seed of the offline base model's initialisation.")
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> BaseModelConfig:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) must be divisible by `num_heads` "
+                f"({self.num_heads})"
+            )
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(
+                f"`num_heads` ({self.num_heads}) must be divisible by `num_kv_heads` "
+                f"({self.num_kv_heads})"
+            )
+        return self
+
+
+class TrainConfig(_Section):
+    """LoRA supervised fine-tuning with trl + peft."""
+
+    learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of the adapter.")
+    num_epochs: float = Field(3.0, gt=0, description="Passes over the train split.")
+    max_steps: int = Field(-1, description="Stop after this many steps (-1: use `num_epochs`).")
+    batch_size: int = Field(8, ge=1, description="Samples per optimizer step.")
+    max_seq_len: int = Field(512, ge=16, description="Prompt + completion tokens kept per sample.")
+    lora_r: int = Field(16, ge=1, description="LoRA rank; higher learns more, costs memory.")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator (alpha / r).")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                 "down_proj"],
+        description="Module names that receive LoRA adapters.",
+    )
+    seed: int = Field(42, description="Seed of data order and adapter initialisation.")
+
+
+class EvalConfig(_Section):
+    """Held-out evaluation of base vs fine-tuned model."""
+
+    max_samples: int = Field(
+        48, ge=1, description="Test samples used for generation metrics (loss uses all)."
+    )
+    max_new_tokens: int = Field(64, ge=1, description="Tokens generated per body.")
+    batch_size: int = Field(8, ge=1, description="Samples per forward pass.")
+    key_metric: Literal[
+        "eval_loss", "perplexity", "exact_match", "edit_similarity", "syntax_valid_rate"
+    ] = Field("eval_loss", description="Metric that decides whether the tuned model wins.")
+
+
+class RegistryConfig(_Section):
+    """Where models are tracked and registered (MLflow)."""
+
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; empty uses a SQLite file in the workspace."
+    )
+    block: str | None = Field(
+        None, description="Name of a saved `mlflow-registry` Prefect block to take the URI from."
+    )
+    experiment: str = Field("repotune", description="MLflow experiment of the runs.")
+    model_name: str = Field("repotune-code-model", description="MLflow registered model name.")
+
+
+class PipelineConfig(_Section):
+    """Everything one `build_model` run needs; each section configures one stage."""
+
+    workspace: str = Field(
+        ".repotune", description="Folder for datasets, models, caches and the local stores."
+    )
+    cache: bool = Field(True, description="Reuse cached extraction and datasets (Prefect cache).")
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    base_model: BaseModelConfig = Field(default_factory=BaseModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluation: EvalConfig = Field(default_factory=EvalConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+
+    def training_hash(self) -> str:
+        """Hash of what shapes the trained model (not where it runs), for lineage and semver."""
+        relevant = self.model_dump(include={"dataset", "base_model", "train"})
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def preset_path(name_or_path: str) -> Path:
+    """Resolve a preset name (``cpu-tiny``) or a YAML file path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
+        if not candidate.is_file():
+            raise ConfigError(f"config file {candidate} does not exist", "pass an existing YAML")
+        return candidate
+    shipped = PRESETS_DIR / f"{name_or_path}.yaml"
+    if not shipped.is_file():
+        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+        raise ConfigError(f"unknown preset {name_or_path!r}", f"choose one of: {names}")
+    return shipped
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {override!r} is not KEY=VALUE", "write e.g. train.lora_r=8")
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {part!r} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+
+
+def config_from_dict(data: dict[str, Any]) -> PipelineConfig:
+    """Validate a plain dict, turning pydantic's report into one sentence per problem."""
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for item in err.errors():
+            field = ".".join(str(p) for p in item["loc"]) or "config"
+            got = f" (got {item['input']!r})" if "input" in item and not isinstance(
+                item["input"], dict
+            ) else ""
+            problems.append(f"`{field}`: {item['msg']}{got}")
+        raise ConfigError(
+            "invalid configuration: " + "; ".join(problems),
+            "fix it in the preset or override it with --set FIELD=VALUE",
+        ) from None
+
+
+def load_config(preset: str | None = None, overrides: list[str] | None = None) -> PipelineConfig:
+    """Load a preset (default ``cpu-tiny``), apply ``key.sub=value`` overrides, validate."""
+    path = preset_path(preset or DEFAULT_PRESET)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML ({err})", "fix the file's syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections", "see presets/cpu-tiny.yaml")
+    for override in overrides or []:
+        _apply_override(data, override)
+    return config_from_dict(data)

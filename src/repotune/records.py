@@ -1,0 +1,78 @@
+"""Typed records that flow between stages, each with a stable content-hash ``id``.
+
+Because the id is a hash of the content (not of when or where it was produced), re-runs are
+idempotent and exact dedup is a set lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+def content_id(*parts: str) -> str:
+    """Stable 16-hex id of the given strings (order matters)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CodeUnit:
+    """A function or method extracted from one file at one commit."""
+
+    repo: str
+    commit: str
+    path: str
+    language: str
+    kind: Literal["function", "method", "class"]
+    qualname: str
+    signature: str
+    docstring: str
+    body: str
+    code: str
+    context: str
+    start_line: int
+    end_line: int
+    related_tests: tuple[str, ...] = ()
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", content_id(self.path, self.qualname, self.code))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["related_tests"] = list(self.related_tests)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CodeUnit:
+        return cls(**{**data, "related_tests": tuple(data.get("related_tests") or ())})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training or evaluation example in prompt/completion form."""
+
+    task: str
+    prompt: str
+    completion: str
+    source_id: str
+    path: str
+    split: str
+    labels: dict[str, str] = field(default_factory=dict)
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", content_id(self.task, self.prompt, self.completion))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels"] = json.dumps(self.labels, sort_keys=True)
+        return data

@@ -1,0 +1,119 @@
+"""Read the files git tracks in a repository at a ref, without touching its working tree.
+
+Reading blobs from the object store (``git ls-tree`` + ``git cat-file --batch``) means uncommitted
+edits never leak into a dataset and a snapshot is fully named by its commit SHA.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from repotune.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A repository pinned to one commit: the cache key of everything extracted from it."""
+
+    repo: str
+    ref: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class TrackedFile:
+    path: str
+    blob: str
+    size: int
+
+
+def _git(repo: str | Path, *args: str, input_bytes: bytes | None = None) -> bytes:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            input=input_bytes,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise SourceError("git is not installed", "install git and retry") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SourceError(
+            f"`git {' '.join(args[:2])}` failed in {repo}: {message[-1] if message else '?'}"
+        )
+    return result.stdout
+
+
+def resolve_snapshot(repo: str, ref: str = "HEAD") -> Snapshot:
+    """Check that ``repo`` is a git repository with ``ref`` and pin it to a commit SHA."""
+    path = Path(repo).expanduser()
+    if not path.exists():
+        raise SourceError(
+            f"repository path {repo} does not exist", "pass --repo with a path to a git checkout"
+        )
+    if not path.is_dir():
+        raise SourceError(f"repository path {repo} is not a directory", "pass a git checkout")
+    inside = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, check=False
+    )
+    if inside.returncode != 0:
+        raise SourceError(
+            f"{repo} is not a git repository", "run `git init` and commit, or pass another --repo"
+        )
+    top = inside.stdout.decode().strip()
+    verify = subprocess.run(
+        ["git", "-C", top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    if verify.returncode != 0:
+        raise SourceError(
+            f"ref {ref!r} does not name a commit in {top}",
+            "commit something first or pass an existing --ref",
+        )
+    return Snapshot(repo=str(Path(top).resolve()), ref=ref, commit=verify.stdout.decode().strip())
+
+
+def _selected(path: str, include: list[str], exclude: list[str]) -> bool:
+    if not any(fnmatch.fnmatch(path, pattern) for pattern in include):
+        return False
+    return not any(fnmatch.fnmatch(path, pattern) for pattern in exclude)
+
+
+def list_tracked_files(
+    snapshot: Snapshot, include: list[str], exclude: list[str] | None = None
+) -> list[TrackedFile]:
+    """Tracked blobs at the snapshot's commit whose path matches ``include`` minus ``exclude``."""
+    listing = _git(snapshot.repo, "ls-tree", "-r", "-z", "--long", snapshot.commit)
+    files = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        mode, kind, blob, size = meta.split()
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if kind != b"blob" or mode == b"120000":
+            continue
+        if _selected(path, include, exclude or []):
+            files.append(TrackedFile(path=path, blob=blob.decode(), size=int(size)))
+    return files
+
+
+def read_blobs(repo: str, blobs: list[str]) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(blob_sha, content)`` for each blob, in one ``git cat-file --batch`` process."""
+    if not blobs:
+        return
+    out = _git(repo, "cat-file", "--batch", input_bytes="".join(f"{b}\n" for b in blobs).encode())
+    pos = 0
+    for _ in blobs:
+        header_end = out.index(b"\n", pos)
+        sha, _kind, size = out[pos:header_end].split()
+        start = header_end + 1
+        content = out[start : start + int(size)]
+        pos = start + int(size) + 1
+        yield sha.decode(), content
