@@ -23,7 +23,12 @@ def content_id(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class CodeUnit:
-    """A function or method extracted from one file at one commit."""
+    """A function or method extracted from one file at one commit.
+
+    ``header`` is decorators + signature + docstring, ``body`` the rest (``code`` = both);
+    ``imports`` (the module's import lines) and ``enclosing`` (the headers of the classes around a
+    method) are the context a developer sees while writing it.
+    """
 
     repo: str
     commit: str
@@ -33,9 +38,11 @@ class CodeUnit:
     qualname: str
     signature: str
     docstring: str
+    header: str
     body: str
     code: str
-    context: str
+    imports: str
+    enclosing: str
     start_line: int
     end_line: int
     related_tests: tuple[str, ...] = ()

@@ -1,0 +1,195 @@
+"""The ``repotune`` command line: run the pipeline, inspect a workspace, open the UIs.
+
+Heavy frameworks (Prefect, MLflow, torch) are imported inside commands, after the offline and
+workspace environment is set, so ``--help`` is instant and settings land before Prefect reads them.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from repotune.config import PipelineConfig, list_presets, load_config
+from repotune.errors import RepotuneError
+from repotune.runtime_env import apply_runtime_env
+from repotune.workspace import Workspace
+
+app = typer.Typer(
+    help="Turn your repositories into your own code model: extract, train, evaluate, register.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PresetOpt = Annotated[
+    str, typer.Option("--preset", "-p", help=f"Preset name ({', '.join(list_presets())}) or YAML.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config field, e.g. --set train.lora_r=8."),
+]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", "-w", help="Workspace folder (default from preset).")
+]
+
+
+def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a RepotuneError as one sentence and exit 1, instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RepotuneError as err:
+            typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _config(preset: str, overrides: list[str] | None, **fields: Any) -> PipelineConfig:
+    extra = [f"{key}={value}" for key, value in fields.items() if value is not None]
+    return load_config(preset, [*(overrides or []), *extra])
+
+
+def _preflight(config: PipelineConfig) -> None:
+    """Fail fast, before any server starts, on a missing repo or one with nothing to extract."""
+    from repotune.errors import SourceError
+    from repotune.sources.git import list_tracked_files, resolve_snapshot
+
+    snapshot = resolve_snapshot(config.source.repo, config.source.ref)
+    if not list_tracked_files(snapshot, config.source.include, config.source.exclude):
+        raise SourceError(
+            f"{snapshot.repo}@{config.source.ref} has no tracked files matching "
+            f"{config.source.include} (no Python files to learn from)",
+            "point --repo at a repository with Python code or change `source.include`",
+        )
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    samples = summary["samples"]
+    gate = summary["gate"]
+    release = summary["release"]
+    gate_text = "passed" if gate["passed"] else f"FAILED, accepted: {', '.join(gate['failed'])}"
+    lines = [
+        "",
+        "repotune run complete",
+        f"  source commit   {summary['commit'][:12]}",
+        f"  samples         train {samples['train']}, test {samples['test']}"
+        f"  (dataset {summary['dataset']})",
+        f"  cache           extraction {'reused' if summary['cached']['extraction'] else 'computed'}"
+        f", dataset {'reused' if summary['cached']['dataset'] else 'computed'} (Prefect cache)",
+        f"  dataset gate    {gate_text}  (report: {gate['report']})",
+        f"  base model      {summary['base_model']}",
+        f"  {'metric':<20}{'base':>12}{'tuned':>12}",
+    ]
+    base, tuned = summary["metrics"]["base"], summary["metrics"]["tuned"]
+    for name, value in tuned.items():
+        marker = "  <- key metric" if name == summary["key_metric"] else ""
+        lines.append(f"  {name:<20}{base[name]:>12.4f}{value:>12.4f}{marker}")
+    alias = "champion" if release["promoted"] else "none"
+    lines += [
+        f"  registered      {release['model_name']} version {release['version']}, "
+        f"semver {release['semver']}, alias {alias}",
+        f"  decision        {release['reason']}",
+        f"  MLflow run      {summary['mlflow_run_id']} on {summary['tracking_uri']}",
+        "",
+        summary["ui"],
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+@_friendly
+def run(
+    repo: Annotated[str | None, typer.Option(help="Git repository to learn from.")] = None,
+    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit to read.")] = None,
+    preset: PresetOpt = "cpu-tiny",
+    overrides: SetOpt = None,
+    workspace: WorkspaceOpt = None,
+    no_cache: Annotated[bool, typer.Option(help="Recompute cached datasets.")] = False,
+    accept_gate_failure: Annotated[
+        bool, typer.Option(help="Train even if the dataset gate fails (recorded in MLflow).")
+    ] = False,
+) -> None:
+    """Run the whole pipeline: extract, build and validate data, fine-tune, evaluate, register."""
+    config = _config(
+        preset, overrides,
+        **{"source.repo": repo, "source.ref": ref, "workspace": workspace,
+           "cache": False if no_cache else None,
+           "gate.accept_failure": True if accept_gate_failure else None},
+    )
+    apply_runtime_env(Workspace.at(config.workspace))
+    _preflight(config)
+    from repotune.flows.pipeline import build_model
+
+    _print_summary(build_model(config=config))
+
+
+@app.command()
+@_friendly
+def status(preset: PresetOpt = "cpu-tiny", overrides: SetOpt = None,
+           workspace: WorkspaceOpt = None) -> None:
+    """Show the workspace: datasets, registered model versions, and the champion."""
+    config = _config(preset, overrides, workspace=workspace)
+    ws = Workspace.at(config.workspace)
+    apply_runtime_env(ws)
+    from repotune.datasets.store import list_datasets
+    from repotune.registry.models import registry_summary
+    from repotune.registry.tracking import tracking_uri_for
+
+    typer.echo(f"workspace  {ws.root}")
+    datasets = list_datasets(ws)
+    typer.echo(f"datasets   {len(datasets)}")
+    for ref in datasets:
+        manifest = ref.manifest
+        counts = manifest.get("rows") or manifest.get("tables")
+        typer.echo(f"  {ref.stage:<11}{ref.fingerprint}  {manifest['created']}  {counts}")
+    uri = tracking_uri_for(config.registry, ws)
+    from mlflow.tracking import MlflowClient
+
+    versions = registry_summary(MlflowClient(tracking_uri=uri), config.registry.model_name)
+    typer.echo(f"model      {config.registry.model_name} on {uri}: {len(versions)} version(s)")
+    for item in versions:
+        aliases = ",".join(item["aliases"]) or "-"
+        typer.echo(f"  v{item['version']:<4} semver {item['semver']:<8} aliases {aliases:<18}"
+                   f" created {item['created']}")
+    champion = next((v for v in versions if "champion" in v["aliases"]), None)
+    typer.echo(f"champion   {'version ' + str(champion['version']) if champion else 'none yet'}")
+
+
+@app.command()
+@_friendly
+def ui(
+    preset: PresetOpt = "cpu-tiny",
+    overrides: SetOpt = None,
+    workspace: WorkspaceOpt = None,
+    start: Annotated[bool, typer.Option(help="Start both UIs here instead of printing how.")] = False,
+) -> None:
+    """Print (or, with --start, run) the commands that open the Prefect and MLflow UIs."""
+    from repotune.ui import ui_commands, ui_instructions
+
+    config = _config(preset, overrides, workspace=workspace)
+    ws = Workspace.at(config.workspace)
+    if not start:
+        typer.echo(ui_instructions(ws, config.registry.tracking_uri))
+        return
+    processes = [subprocess.Popen(argv) for argv in ui_commands(ws, config.registry.tracking_uri)
+                 .values()]
+    typer.echo(ui_instructions(ws, config.registry.tracking_uri) + "\nCtrl-C stops both.")
+    try:
+        for process in processes:
+            process.wait()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped presets."""
+    typer.echo("\n".join(list_presets()))

@@ -1,0 +1,87 @@
+"""The completion task: given a function's signature and docstring, write its body.
+
+Splits are decided per file by a salted hash of its path, never per sample: every function of a
+file lands on the same side, so nothing the model is tested on was in a file it trained on, and a
+file keeps its split when other files are added (adding code never reshuffles the test set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from repotune.config import DatasetConfig
+from repotune.records import CodeUnit, Sample
+
+TASK = "completion"
+SPLITS = ("train", "test")
+
+
+def _score(path: str, salt: str) -> float:
+    digest = hashlib.sha256(f"{salt}\0{path}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_files(paths: Iterable[str], test_fraction: float, salt: str) -> dict[str, str]:
+    """Assign each file to ``train`` or ``test``; with two or more files both splits are non-empty.
+
+    When the hash puts every file on one side (likely for tiny repositories), the file whose score
+    is closest to the boundary moves across, so the result is still a pure function of the paths.
+    """
+    scores = {path: _score(path, salt) for path in sorted(set(paths))}
+    splits = {path: "test" if score < test_fraction else "train" for path, score in scores.items()}
+    if len(splits) >= 2:
+        if "test" not in splits.values():
+            splits[min(scores, key=scores.__getitem__)] = "test"
+        elif "train" not in splits.values():
+            splits[max(scores, key=scores.__getitem__)] = "train"
+    return splits
+
+
+def completion_sample(unit: CodeUnit, split: str) -> Sample:
+    """The prompt is what a developer has written before the body: class headers, decorators,
+    signature and docstring; the completion is the body, as it stands in the file."""
+    return Sample(
+        task=TASK,
+        prompt=unit.enclosing + unit.header,
+        completion=unit.body,
+        source_id=unit.id,
+        path=unit.path,
+        split=split,
+        labels={"kind": unit.kind, "qualname": unit.qualname},
+    )
+
+
+def build_completion_samples(
+    units: Iterable[CodeUnit], file_splits: dict[str, str], cfg: DatasetConfig
+) -> tuple[list[Sample], Counter[str]]:
+    """Samples in a stable order plus the count of dropped units by reason."""
+    drops: Counter[str] = Counter()
+    seen: set[str] = set()
+    samples = []
+    for unit in sorted(units, key=lambda u: (u.path, u.start_line, u.qualname)):
+        sample = completion_sample(unit, file_splits[unit.path])
+        if len(sample.completion.strip()) < cfg.min_completion_chars:
+            drops["completion_too_short"] += 1
+        elif len(sample.completion) > cfg.max_completion_chars:
+            drops["completion_too_long"] += 1
+        elif len(sample.prompt) > cfg.max_prompt_chars:
+            drops["prompt_too_long"] += 1
+        elif sample.id in seen:
+            drops["duplicate"] += 1
+        else:
+            seen.add(sample.id)
+            samples.append(sample)
+    return samples, drops
+
+
+def split_counts(samples: Iterable[Sample], file_splits: dict[str, str]) -> dict[str, Any]:
+    """Rows and files per split, as recorded in the manifest."""
+    rows = Counter(sample.split for sample in samples)
+    files = Counter(file_splits.values())
+    return {
+        "rows": {split: rows.get(split, 0) for split in SPLITS},
+        "files": {split: files.get(split, 0) for split in SPLITS},
+    }

@@ -1,0 +1,93 @@
+"""The main pipeline: a git repository in, an evaluated and registered code model out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.states import State
+
+from repotune.config import PipelineConfig
+from repotune.datasets.store import DatasetRef
+from repotune.tasks.data import (
+    build_completion_dataset,
+    extract_code_units,
+    resolve_source,
+    validate_dataset,
+)
+from repotune.tasks.model import (
+    evaluate_models,
+    fail_tracking,
+    fine_tune,
+    prepare_base_model,
+    register_model,
+    start_tracking,
+)
+from repotune.ui import ui_instructions
+from repotune.workspace import Workspace
+
+
+def _cached_dataset(
+    stage_task, label: str, use_cache: bool, **params: Any
+) -> tuple[DatasetRef, bool]:
+    """Run a content-addressed dataset task; say whether Prefect served it from cache.
+
+    A cache hit whose directory has since been deleted is recomputed rather than trusted.
+    """
+    state: State = stage_task.with_options(refresh_cache=not use_cache)(
+        **params, return_state=True
+    )
+    ref: DatasetRef = state.result()
+    if state.name == "Cached" and ref.exists():
+        print(f"{label}: reused cached result (Prefect cache) {ref.fingerprint} at {ref.path}")
+        return ref, True
+    if state.name == "Cached":
+        ref = stage_task.with_options(refresh_cache=True)(**params)
+    print(f"{label}: computed {ref.fingerprint} at {ref.path}")
+    return ref, False
+
+
+@flow(name="build-model", log_prints=True)
+def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  # noqa: B008
+    """Extract → dataset → gate → base model → LoRA fine-tune → evaluate → register.
+
+    Returns a summary (samples per split, gate, base vs tuned metrics, registered version).
+    """
+    workspace = str(Workspace.at(config.workspace).root)
+    snapshot = resolve_source(config.source)
+    units, units_cached = _cached_dataset(
+        extract_code_units, "extraction", config.cache,
+        snapshot=snapshot, source=config.source, workspace=workspace,
+    )
+    completion, completion_cached = _cached_dataset(
+        build_completion_dataset, "dataset", config.cache,
+        units=units, dataset=config.dataset, workspace=workspace,
+    )
+    gate = validate_dataset(completion, config.gate, config.dataset, workspace)
+    base = prepare_base_model(units, completion, config.base_model, workspace)
+    tracker = start_tracking(config, snapshot, completion, base, gate)
+    try:
+        trained = fine_tune(base, completion, config.train, tracker, workspace)
+        evaluation = evaluate_models(
+            base, trained.adapter_dir, completion, config.evaluation, tracker
+        )
+        release = register_model(config, tracker, snapshot, completion, base, evaluation)
+    except BaseException:
+        fail_tracking(tracker)
+        raise
+    summary = {
+        "commit": snapshot.commit,
+        "dataset": completion.fingerprint,
+        "samples": completion.manifest["rows"],
+        "cached": {"extraction": units_cached, "dataset": completion_cached},
+        "gate": gate,
+        "base_model": base.name,
+        "metrics": evaluation,
+        "key_metric": config.evaluation.key_metric,
+        "train": trained.metrics,
+        "release": release,
+        "tracking_uri": tracker.tracking_uri,
+        "mlflow_run_id": tracker.run_id,
+        "ui": ui_instructions(Workspace.at(workspace), tracker.tracking_uri),
+    }
+    return summary

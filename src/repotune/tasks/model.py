@@ -1,0 +1,161 @@
+"""Prefect tasks of the model stages: base model, tracking, fine-tuning, evaluation, registration.
+
+One MLflow run spans fine-tune → evaluate → register; tasks pass its :class:`RunTracker` (a URI and a
+run id) instead of relying on MLflow's thread-local active run.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from repotune import __version__
+from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainConfig
+from repotune.datasets.build import pretraining_corpus, split_rows
+from repotune.datasets.store import DatasetRef
+from repotune.evaluation.generation import evaluate_model
+from repotune.modeling.base import BaseModelInfo, ensure_base_model
+from repotune.registry.models import champion_and_version
+from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
+from repotune.sources.git import Snapshot
+from repotune.training.sft import TrainResult, train_lora
+from repotune.workspace import Workspace
+
+
+@task(name="prepare-base-model")
+def prepare_base_model(
+    units: DatasetRef, completion: DatasetRef, base_model: BaseModelConfig, workspace: str
+) -> BaseModelInfo:
+    """Use the configured base model, or build (once per corpus) the offline one."""
+    corpus = pretraining_corpus(units, completion) if not base_model.name_or_path else []
+    info = ensure_base_model(corpus, base_model, Workspace.at(workspace))
+    state = "built" if info.built else "reused"
+    print(f"base model: {state} {info.name} ({info.path})")
+    return info
+
+
+def _resolve_tracking_uri(config: PipelineConfig, workspace: Workspace) -> str:
+    block_uri = None
+    if config.registry.block:
+        from repotune.blocks import MLflowRegistry
+
+        block = MLflowRegistry.load(config.registry.block)
+        block_uri = block.tracking_uri
+        if block.token is not None:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = block.token.get_secret_value()
+    return tracking_uri_for(config.registry, workspace, block_uri)
+
+
+@task(name="start-tracking", retries=2, retry_delay_seconds=[2, 10])
+def start_tracking(
+    config: PipelineConfig,
+    snapshot: Snapshot,
+    completion: DatasetRef,
+    base: BaseModelInfo,
+    gate: dict,
+) -> RunTracker:
+    """Open the MLflow run and record lineage: config, dataset manifest, commit, base model."""
+    workspace = Workspace.at(config.workspace)
+    uri = _resolve_tracking_uri(config, workspace)
+    check_tracking_server(uri)
+    tracker = RunTracker.start(
+        uri,
+        config.registry.experiment,
+        run_name=f"build-{snapshot.commit[:8]}",
+        tags={
+            "source_repo": snapshot.repo,
+            "source_commit": snapshot.commit,
+            "dataset_fingerprint": completion.fingerprint,
+            "base_model": base.name,
+            "config_hash": config.training_hash(),
+            "gate_passed": str(gate["passed"]).lower(),
+            "gate_accepted_failure": str(bool(gate["failed"])).lower(),
+            "repotune_version": __version__,
+        },
+    )
+    tracker.log_params(config.model_dump(exclude={"workspace"}))
+    tracker.log_dict(config.model_dump(), "config.json")
+    tracker.log_dict(completion.manifest, "dataset/manifest.json")
+    tracker.log_dict(base.stats, "base_model/stats.json")
+    return tracker
+
+
+@task(name="fine-tune")
+def fine_tune(
+    base: BaseModelInfo, completion: DatasetRef, train: TrainConfig, tracker: RunTracker,
+    workspace: str,
+) -> TrainResult:
+    """LoRA-tune the base model on the train split, streaming the loss to MLflow."""
+    rows = split_rows(completion, "train")
+    out_dir = Workspace.at(workspace).adapter_dir(tracker.run_id)
+
+    def on_log(step: int, logs: dict) -> None:
+        numeric = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
+        tracker.log_metrics({f"train/{k}": v for k, v in numeric.items()}, step=step)
+
+    result = train_lora(base.path, rows, train, out_dir, on_log=on_log)
+    tracker.log_metrics(result.metrics)
+    tracker.log_artifacts(result.adapter_dir, "adapter")
+    print(f"fine-tune: {result.metrics['steps']:.0f} steps, loss {result.metrics['train_loss']:.4f}")
+    return result
+
+
+@task(name="evaluate-models")
+def evaluate_models(
+    base: BaseModelInfo, adapter_dir: str, completion: DatasetRef, evaluation: EvalConfig,
+    tracker: RunTracker,
+) -> dict[str, dict[str, float]]:
+    """Score base and fine-tuned model on the same held-out split; publish a comparison table."""
+    rows = split_rows(completion, "test")
+    base_result = evaluate_model(base.path, rows, evaluation)
+    tuned_result = evaluate_model(base.path, rows, evaluation, adapter_dir=adapter_dir)
+    tracker.log_metrics({f"base_{k}": v for k, v in base_result.metrics.items()})
+    tracker.log_metrics(tuned_result.metrics)
+    tracker.log_dict(tuned_result.predictions, "evaluation/predictions.json")
+    table = [
+        {"metric": name, "base": round(base_result.metrics[name], 4),
+         "tuned": round(value, 4)}
+        for name, value in tuned_result.metrics.items()
+    ]
+    create_table_artifact(
+        key="evaluation", table=table, description=f"Base vs fine-tuned on {len(rows)} test samples"
+    )
+    return {"base": base_result.metrics, "tuned": tuned_result.metrics}
+
+
+@task(name="register-model", retries=2, retry_delay_seconds=[2, 10])
+def register_model(
+    config: PipelineConfig,
+    tracker: RunTracker,
+    snapshot: Snapshot,
+    completion: DatasetRef,
+    base: BaseModelInfo,
+    evaluation: dict[str, dict[str, float]],
+) -> dict[str, str | bool]:
+    """Register the adapter with semver and lineage tags; crown it champion if it wins."""
+    release = champion_and_version(
+        tracker,
+        config.registry.model_name,
+        base_model=base.name,
+        config_hash=config.training_hash(),
+        tags={
+            "base_model": base.name,
+            "base_model_path": base.path,
+            "dataset_fingerprint": completion.fingerprint,
+            "source_commit": snapshot.commit,
+            "source_repo": snapshot.repo,
+        },
+        candidate=evaluation["tuned"],
+        base=evaluation["base"],
+        key_metric=config.evaluation.key_metric,
+    )
+    tracker.finish("FINISHED")
+    return release
+
+
+@task(name="fail-tracking")
+def fail_tracking(tracker: RunTracker) -> None:
+    """Mark the MLflow run failed so the UI does not show it as running forever."""
+    tracker.finish("FAILED")

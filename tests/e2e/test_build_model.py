@@ -1,0 +1,145 @@
+"""The whole pipeline on a real Prefect API, a real MLflow store and a tiny model.
+
+A small git repository with known contents is built in a temp dir; the assertions come from
+MLflow's own client and from the dataset manifest, never from repotune's return value alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from repotune.config import load_config
+from tests.conftest import git, make_repo
+
+pytestmark = pytest.mark.e2e
+
+N_MODULES = 8
+UNITS_PER_MODULE = 4  # two functions and two methods, see module_source
+
+
+def module_source(i: int) -> str:
+    return f'''"""Helpers number {i}."""
+
+import math
+
+
+def scale_{i}(values, factor):
+    """Multiply every value by factor."""
+    result = []
+    for value in values:
+        result.append(value * factor)
+    return result
+
+
+def norm_{i}(values):
+    """Euclidean norm of the values."""
+    total = 0
+    for value in values:
+        total += value * value
+    return math.sqrt(total)
+
+
+class Counter{i}:
+    """Counts things."""
+
+    def __init__(self, start=0):
+        """Start counting at start."""
+        self.count = start
+        self.history = []
+
+    def add(self, amount):
+        """Add amount to the count."""
+        self.history.append(amount)
+        self.count += amount
+        return self.count
+'''
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def sample_repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    half = N_MODULES // 2
+    make_repo(root, {f"pkg/mod{i}.py": module_source(i) for i in range(half)}, "first half")
+    make_repo(
+        root,
+        {
+            **{f"pkg/mod{i}.py": module_source(i) for i in range(half, N_MODULES)},
+            "pkg/legacy.py": "name = 'caf\xe9'\n".encode("latin-1"),
+            "pkg/broken.py": "def broken(:\n    pass\n",
+            "README.md": "# sample\n",
+        },
+        "second half",
+    )
+    return root
+
+
+def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
+    from repotune.flows.pipeline import build_model
+
+    workspace = tmp_path / "ws"
+    config = load_config("cpu-micro", [f"workspace={workspace}", f"source.repo={sample_repo}"])
+    summary = build_model(config=config)
+
+    # Dataset manifest counts match the repository.
+    from repotune.datasets.store import list_datasets
+
+    manifests = {ref.stage: ref.manifest for ref in list_datasets(config_ws(workspace))}
+    units = manifests["units"]
+    assert units["units"] == N_MODULES * UNITS_PER_MODULE
+    assert units["files_seen"] == N_MODULES + 2
+    assert units["drops"] == {"file_non_utf8": 1, "file_syntax_error": 1}
+    assert units["source"]["commit"] == git(sample_repo, "rev-parse", "HEAD")
+    rows = manifests["completion"]["rows"]
+    assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE
+    assert rows["test"] > 0 and rows["test"] % UNITS_PER_MODULE == 0  # whole files per split
+    assert summary["cached"] == {"extraction": False, "dataset": False}
+
+    # The registry, read with MLflow's own client.
+    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
+    name = config.registry.model_name
+    version = client.get_model_version(name, "1")
+    assert version.tags["semver"] == "1.0.0"
+    assert version.tags["source_commit"] == units["source"]["commit"]
+    assert version.tags["dataset_fingerprint"] == summary["dataset"]
+    assert version.tags["base_model"].startswith("repotune-offline-")
+    tuned, base = summary["metrics"]["tuned"], summary["metrics"]["base"]
+    assert tuned["eval_loss"] < base["eval_loss"]
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+
+    # Trainable parameters changed: LoRA B starts at zero, the registered adapter's is not.
+    from mlflow.artifacts import download_artifacts
+    from safetensors.torch import load_file
+
+    adapter = Path(download_artifacts(artifact_uri=version.source, tracking_uri=client.tracking_uri))
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    lora_b = [t for key, t in weights.items() if "lora_B" in key]
+    assert lora_b and all(t.abs().sum() > 0 for t in lora_b)
+
+    run = client.get_run(version.run_id)
+    assert run.info.status == "FINISHED"
+    assert float(run.data.params["train.learning_rate"]) == config.train.learning_rate
+    assert "eval_loss" in run.data.metrics and "base_eval_loss" in run.data.metrics
+
+    # Second run on the unchanged repository: Prefect serves extraction and dataset from cache.
+    again = build_model(config=config)
+    assert again["cached"] == {"extraction": True, "dataset": True}
+    assert again["dataset"] == summary["dataset"]
+    second = client.get_model_version(name, "2")
+    assert second.tags["semver"] == "1.0.1"
+
+
+def config_ws(path: Path):
+    from repotune.workspace import Workspace
+
+    return Workspace.at(path)
