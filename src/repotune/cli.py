@@ -71,6 +71,9 @@ def _preflight(config: PipelineConfig) -> None:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
+    def reuse(cached: bool) -> str:
+        return "reused" if cached else "computed"
+
     samples = summary["samples"]
     gate = summary["gate"]
     release = summary["release"]
@@ -81,8 +84,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"  source commit   {summary['commit'][:12]}",
         f"  samples         train {samples['train']}, test {samples['test']}"
         f"  (dataset {summary['dataset']})",
-        f"  cache           extraction {'reused' if summary['cached']['extraction'] else 'computed'}"
-        f", dataset {'reused' if summary['cached']['dataset'] else 'computed'} (Prefect cache)",
+        f"  cache           extraction {reuse(summary['cached']['extraction'])}, "
+        f"dataset {reuse(summary['cached']['dataset'])} (Prefect cache)",
         f"  dataset gate    {gate_text}  (report: {gate['report']})",
         f"  base model      {summary['base_model']}",
         f"  {'metric':<20}{'base':>12}{'tuned':>12}",
@@ -118,10 +121,15 @@ def run(
 ) -> None:
     """Run the whole pipeline: extract, build and validate data, fine-tune, evaluate, register."""
     config = _config(
-        preset, overrides,
-        **{"source.repo": repo, "source.ref": ref, "workspace": workspace,
-           "cache": False if no_cache else None,
-           "gate.accept_failure": True if accept_gate_failure else None},
+        preset,
+        overrides,
+        **{
+            "source.repo": repo,
+            "source.ref": ref,
+            "workspace": workspace,
+            "cache": False if no_cache else None,
+            "gate.accept_failure": True if accept_gate_failure else None,
+        },
     )
     apply_runtime_env(Workspace.at(config.workspace))
     _preflight(config)
@@ -132,8 +140,9 @@ def run(
 
 @app.command()
 @_friendly
-def status(preset: PresetOpt = "cpu-tiny", overrides: SetOpt = None,
-           workspace: WorkspaceOpt = None) -> None:
+def status(
+    preset: PresetOpt = "cpu-tiny", overrides: SetOpt = None, workspace: WorkspaceOpt = None
+) -> None:
     """Show the workspace: datasets, registered model versions, and the champion."""
     config = _config(preset, overrides, workspace=workspace)
     ws = Workspace.at(config.workspace)
@@ -156,8 +165,10 @@ def status(preset: PresetOpt = "cpu-tiny", overrides: SetOpt = None,
     typer.echo(f"model      {config.registry.model_name} on {uri}: {len(versions)} version(s)")
     for item in versions:
         aliases = ",".join(item["aliases"]) or "-"
-        typer.echo(f"  v{item['version']:<4} semver {item['semver']:<8} aliases {aliases:<18}"
-                   f" created {item['created']}")
+        typer.echo(
+            f"  v{item['version']:<4} semver {item['semver']:<8} aliases {aliases:<18}"
+            f" created {item['created']}"
+        )
     champion = next((v for v in versions if "champion" in v["aliases"]), None)
     typer.echo(f"champion   {'version ' + str(champion['version']) if champion else 'none yet'}")
 
@@ -168,7 +179,9 @@ def ui(
     preset: PresetOpt = "cpu-tiny",
     overrides: SetOpt = None,
     workspace: WorkspaceOpt = None,
-    start: Annotated[bool, typer.Option(help="Start both UIs here instead of printing how.")] = False,
+    start: Annotated[
+        bool, typer.Option(help="Start both UIs here instead of printing how.")
+    ] = False,
 ) -> None:
     """Print (or, with --start, run) the commands that open the Prefect and MLflow UIs."""
     from repotune.ui import ui_commands, ui_instructions
@@ -178,8 +191,9 @@ def ui(
     if not start:
         typer.echo(ui_instructions(ws, config.registry.tracking_uri))
         return
-    processes = [subprocess.Popen(argv) for argv in ui_commands(ws, config.registry.tracking_uri)
-                 .values()]
+    processes = [
+        subprocess.Popen(argv) for argv in ui_commands(ws, config.registry.tracking_uri).values()
+    ]
     typer.echo(ui_instructions(ws, config.registry.tracking_uri) + "\nCtrl-C stops both.")
     try:
         for process in processes:

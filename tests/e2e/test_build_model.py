@@ -121,7 +121,9 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     from mlflow.artifacts import download_artifacts
     from safetensors.torch import load_file
 
-    adapter = Path(download_artifacts(artifact_uri=version.source, tracking_uri=client.tracking_uri))
+    adapter = Path(
+        download_artifacts(artifact_uri=version.source, tracking_uri=client.tracking_uri)
+    )
     weights = load_file(str(adapter / "adapter_model.safetensors"))
     lora_b = [t for key, t in weights.items() if "lora_B" in key]
     assert lora_b and all(t.abs().sum() > 0 for t in lora_b)

@@ -10,7 +10,10 @@ COMMANDS = [[], ["run"], ["status"], ["ui"], ["presets"]]
 
 def repotune(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "repotune", *args], capture_output=True, text=True, cwd=cwd,
+        [sys.executable, "-m", "repotune", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
         timeout=120,
     )
 

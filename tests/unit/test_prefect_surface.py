@@ -30,8 +30,9 @@ def test_nightly_deployment_has_a_valid_cron():
 
 
 def test_blocks_module_exposes_registrable_blocks():
-    import repotune.blocks
     from prefect.blocks.core import Block
+
+    import repotune.blocks
 
     blocks = [getattr(repotune.blocks, name) for name in repotune.blocks.__all__]
     assert blocks and all(issubclass(block, Block) for block in blocks)

@@ -10,8 +10,8 @@ class MLflowRegistry(Block):
     """Where repotune logs runs and registers models.
 
     Save one per environment (``MLflowRegistry(tracking_uri=...).save("prod")``) and point a run at
-    it with ``registry.block: prod``: moving from the embedded SQLite store to a shared server is then
-    configuration, never a code change.
+    it with ``registry.block: prod``: moving from the embedded SQLite store to a shared server is
+    then configuration, never a code change.
     """
 
     _block_type_name = "MLflow Registry"
@@ -22,7 +22,8 @@ class MLflowRegistry(Block):
         ..., description="MLflow tracking URI, e.g. http://mlflow.internal:5000 or sqlite:///x.db"
     )
     model_name: str | None = Field(
-        None, description="Registered model name; empty keeps the run config's `registry.model_name`."
+        None,
+        description="Registered model name; empty keeps the run config's `registry.model_name`.",
     )
     token: SecretStr | None = Field(
         None, description="Bearer token for a tracking server that requires authentication."

@@ -90,7 +90,9 @@ def list_datasets(workspace: Workspace) -> list[DatasetRef]:
     """Every finished dataset in the workspace, newest first."""
     root = workspace.root / "datasets"
     refs = [
-        DatasetRef(stage=path.parent.parent.name, fingerprint=path.parent.name, path=str(path.parent))
+        DatasetRef(
+            stage=path.parent.parent.name, fingerprint=path.parent.name, path=str(path.parent)
+        )
         for path in root.glob(f"*/*/{MANIFEST}")
     ]
     return sorted(refs, key=lambda ref: (Path(ref.path) / MANIFEST).stat().st_mtime, reverse=True)

@@ -34,9 +34,7 @@ def _cached_dataset(
 
     A cache hit whose directory has since been deleted is recomputed rather than trusted.
     """
-    state: State = stage_task.with_options(refresh_cache=not use_cache)(
-        **params, return_state=True
-    )
+    state: State = stage_task.with_options(refresh_cache=not use_cache)(**params, return_state=True)
     ref: DatasetRef = state.result()
     if state.name == "Cached" and ref.exists():
         print(f"{label}: reused cached result (Prefect cache) {ref.fingerprint} at {ref.path}")
@@ -56,12 +54,20 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     workspace = str(Workspace.at(config.workspace).root)
     snapshot = resolve_source(config.source)
     units, units_cached = _cached_dataset(
-        extract_code_units, "extraction", config.cache,
-        snapshot=snapshot, source=config.source, workspace=workspace,
+        extract_code_units,
+        "extraction",
+        config.cache,
+        snapshot=snapshot,
+        source=config.source,
+        workspace=workspace,
     )
     completion, completion_cached = _cached_dataset(
-        build_completion_dataset, "dataset", config.cache,
-        units=units, dataset=config.dataset, workspace=workspace,
+        build_completion_dataset,
+        "dataset",
+        config.cache,
+        units=units,
+        dataset=config.dataset,
+        workspace=workspace,
     )
     gate = validate_dataset(completion, config.gate, config.dataset, workspace)
     base = prepare_base_model(units, completion, config.base_model, workspace)

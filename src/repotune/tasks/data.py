@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 from repotune.config import DatasetConfig, GateConfig, SourceConfig
 from repotune.datasets import build
@@ -18,7 +19,7 @@ from repotune.sources.git import Snapshot, resolve_snapshot
 from repotune.workspace import Workspace
 
 
-@task(name="resolve-source")
+@task(name="resolve-source", cache_policy=NO_CACHE)
 def resolve_source(source: SourceConfig) -> Snapshot:
     """Pin the configured repository and ref to a commit SHA."""
     return resolve_snapshot(source.repo, source.ref)
@@ -52,7 +53,7 @@ def build_completion_dataset(
     return ref
 
 
-@task(name="validate-dataset")
+@task(name="validate-dataset", cache_policy=NO_CACHE)
 def validate_dataset(
     completion: DatasetRef, gate: GateConfig, dataset: DatasetConfig, workspace: str
 ) -> dict:
@@ -65,10 +66,7 @@ def validate_dataset(
         markdown=result.report_markdown,
         description="Great Expectations gate on the completion dataset",
     )
-    failed = [outcome.name for outcome in result.outcomes if not outcome.passed]
+    failed = [outcome.name for outcome in result.failed]
     if failed and not gate.accept_failure:
-        raise GateFailed(
-            f"the dataset gate failed {len(failed)} expectation(s): {', '.join(failed)}",
-            str(result.report_path),
-        )
+        raise GateFailed(result.summary(), str(result.report_path))
     return {"passed": result.passed, "failed": failed, "report": str(result.report_path)}

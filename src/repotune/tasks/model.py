@@ -1,7 +1,7 @@
 """Prefect tasks of the model stages: base model, tracking, fine-tuning, evaluation, registration.
 
-One MLflow run spans fine-tune → evaluate → register; tasks pass its :class:`RunTracker` (a URI and a
-run id) instead of relying on MLflow's thread-local active run.
+One MLflow run spans fine-tune → evaluate → register; tasks pass its :class:`RunTracker` (a URI
+and a run id) instead of relying on MLflow's thread-local active run.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from repotune import __version__
 from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainConfig
@@ -17,14 +18,16 @@ from repotune.datasets.build import pretraining_corpus, split_rows
 from repotune.datasets.store import DatasetRef
 from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
-from repotune.registry.models import champion_and_version
+from repotune.registry.release import release_candidate
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
 from repotune.sources.git import Snapshot
 from repotune.training.sft import TrainResult, train_lora
 from repotune.workspace import Workspace
 
+ADAPTER_ARTIFACT = "adapter"
 
-@task(name="prepare-base-model")
+
+@task(name="prepare-base-model", cache_policy=NO_CACHE)
 def prepare_base_model(
     units: DatasetRef, completion: DatasetRef, base_model: BaseModelConfig, workspace: str
 ) -> BaseModelInfo:
@@ -48,7 +51,7 @@ def _resolve_tracking_uri(config: PipelineConfig, workspace: Workspace) -> str:
     return tracking_uri_for(config.registry, workspace, block_uri)
 
 
-@task(name="start-tracking", retries=2, retry_delay_seconds=[2, 10])
+@task(name="start-tracking", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def start_tracking(
     config: PipelineConfig,
     snapshot: Snapshot,
@@ -82,9 +85,12 @@ def start_tracking(
     return tracker
 
 
-@task(name="fine-tune")
+@task(name="fine-tune", cache_policy=NO_CACHE)
 def fine_tune(
-    base: BaseModelInfo, completion: DatasetRef, train: TrainConfig, tracker: RunTracker,
+    base: BaseModelInfo,
+    completion: DatasetRef,
+    train: TrainConfig,
+    tracker: RunTracker,
     workspace: str,
 ) -> TrainResult:
     """LoRA-tune the base model on the train split, streaming the loss to MLflow."""
@@ -97,14 +103,19 @@ def fine_tune(
 
     result = train_lora(base.path, rows, train, out_dir, on_log=on_log)
     tracker.log_metrics(result.metrics)
-    tracker.log_artifacts(result.adapter_dir, "adapter")
-    print(f"fine-tune: {result.metrics['steps']:.0f} steps, loss {result.metrics['train_loss']:.4f}")
+    tracker.log_artifacts(result.adapter_dir, ADAPTER_ARTIFACT)
+    print(
+        f"fine-tune: {result.metrics['steps']:.0f} steps, loss {result.metrics['train_loss']:.4f}"
+    )
     return result
 
 
-@task(name="evaluate-models")
+@task(name="evaluate-models", cache_policy=NO_CACHE)
 def evaluate_models(
-    base: BaseModelInfo, adapter_dir: str, completion: DatasetRef, evaluation: EvalConfig,
+    base: BaseModelInfo,
+    adapter_dir: str,
+    completion: DatasetRef,
+    evaluation: EvalConfig,
     tracker: RunTracker,
 ) -> dict[str, dict[str, float]]:
     """Score base and fine-tuned model on the same held-out split; publish a comparison table."""
@@ -115,8 +126,7 @@ def evaluate_models(
     tracker.log_metrics(tuned_result.metrics)
     tracker.log_dict(tuned_result.predictions, "evaluation/predictions.json")
     table = [
-        {"metric": name, "base": round(base_result.metrics[name], 4),
-         "tuned": round(value, 4)}
+        {"metric": name, "base": round(base_result.metrics[name], 4), "tuned": round(value, 4)}
         for name, value in tuned_result.metrics.items()
     ]
     create_table_artifact(
@@ -125,7 +135,7 @@ def evaluate_models(
     return {"base": base_result.metrics, "tuned": tuned_result.metrics}
 
 
-@task(name="register-model", retries=2, retry_delay_seconds=[2, 10])
+@task(name="register-model", cache_policy=NO_CACHE)
 def register_model(
     config: PipelineConfig,
     tracker: RunTracker,
@@ -135,13 +145,13 @@ def register_model(
     evaluation: dict[str, dict[str, float]],
 ) -> dict[str, str | bool]:
     """Register the adapter with semver and lineage tags; crown it champion if it wins."""
-    release = champion_and_version(
+    release = release_candidate(
         tracker,
         config.registry.model_name,
+        adapter_artifact=ADAPTER_ARTIFACT,
         base_model=base.name,
         config_hash=config.training_hash(),
-        tags={
-            "base_model": base.name,
+        lineage={
             "base_model_path": base.path,
             "dataset_fingerprint": completion.fingerprint,
             "source_commit": snapshot.commit,
@@ -155,7 +165,7 @@ def register_model(
     return release
 
 
-@task(name="fail-tracking")
+@task(name="fail-tracking", cache_policy=NO_CACHE)
 def fail_tracking(tracker: RunTracker) -> None:
     """Mark the MLflow run failed so the UI does not show it as running forever."""
     tracker.finish("FAILED")
