@@ -204,6 +204,27 @@ def ui(
 
 
 @app.command()
+@_friendly
+def deploy(
+    preset: PresetOpt = "cpu-tiny",
+    overrides: SetOpt = None,
+    workspace: WorkspaceOpt = None,
+    name: Annotated[str, typer.Option(help="Deployment name shown in the Prefect UI.")] = (
+        "build-model"
+    ),
+    cron: Annotated[
+        str | None, typer.Option(help="Cron schedule, e.g. '0 3 * * *' (UTC); none: on demand.")
+    ] = None,
+) -> None:
+    """Serve the pipeline as a Prefect deployment (scheduled and launchable from the UI)."""
+    config = _config(preset, overrides, workspace=workspace)
+    apply_runtime_env(Workspace.at(config.workspace))
+    from repotune.deployments.serve import serve_pipeline
+
+    serve_pipeline(config, name=name, cron=cron)
+
+
+@app.command()
 def presets() -> None:
     """List the shipped presets."""
     typer.echo("\n".join(list_presets()))

@@ -122,8 +122,15 @@ class TrainConfig(_Section):
     lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator (alpha / r).")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
     target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                 "down_proj"],
+        default_factory=lambda: [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ],
         description="Module names that receive LoRA adapters.",
     )
     seed: int = Field(42, description="Seed of data order and adapter initialisation.")
@@ -215,9 +222,11 @@ def config_from_dict(data: dict[str, Any]) -> PipelineConfig:
         problems = []
         for item in err.errors():
             field = ".".join(str(p) for p in item["loc"]) or "config"
-            got = f" (got {item['input']!r})" if "input" in item and not isinstance(
-                item["input"], dict
-            ) else ""
+            got = (
+                f" (got {item['input']!r})"
+                if "input" in item and not isinstance(item["input"], dict)
+                else ""
+            )
             problems.append(f"`{field}`: {item['msg']}{got}")
         raise ConfigError(
             "invalid configuration: " + "; ".join(problems),

@@ -115,7 +115,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert version.tags["base_model"].startswith("repotune-offline-")
     tuned, base = summary["metrics"]["tuned"], summary["metrics"]["base"]
     assert tuned["eval_loss"] < base["eval_loss"]
-    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
     # Trainable parameters changed: LoRA B starts at zero, the registered adapter's is not.
     from mlflow.artifacts import download_artifacts

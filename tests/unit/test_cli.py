@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-COMMANDS = [[], ["run"], ["status"], ["ui"], ["presets"]]
+COMMANDS = [[], ["run"], ["status"], ["ui"], ["deploy"], ["presets"]]
 
 
 def repotune(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -39,3 +39,17 @@ def test_blocks_module_exposes_registrable_blocks():
     schema = repotune.blocks.MLflowRegistry.model_json_schema()
     assert "tracking_uri" in schema["required"]
     assert repotune.blocks.MLflowRegistry.get_block_type_slug() == "mlflow-registry"
+
+
+def test_served_deployment_carries_the_config_as_validated_parameters():
+    from repotune.config import PipelineConfig, load_config
+    from repotune.deployments.serve import pipeline_deployment
+
+    config = load_config("cpu-tiny", ["train.lora_r=4"])
+    deployment = pipeline_deployment(config, name="nightly", cron="0 3 * * *")
+    assert deployment.name == "nightly"
+    assert deployment.entrypoint == "repotune.flows.pipeline.build_model"
+    assert deployment.schedules[0].schedule.cron == "0 3 * * *"
+    restored = PipelineConfig.model_validate(deployment.parameters["config"])
+    assert restored == config
+    assert deployment.enforce_parameter_schema

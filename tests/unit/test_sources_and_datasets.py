@@ -16,7 +16,7 @@ from repotune.sources.git import list_tracked_files, resolve_snapshot
 from repotune.workspace import Workspace
 from tests.conftest import git
 
-FUNC = "def {name}(a, b):\n    \"\"\"Add {name}.\"\"\"\n    total = a + b\n    return total * {k}\n"
+FUNC = 'def {name}(a, b):\n    """Add {name}."""\n    total = a + b\n    return total * {k}\n'
 
 
 def repo_files(n: int) -> dict[str, str]:
@@ -46,20 +46,25 @@ def test_only_tracked_files_at_the_ref_are_read(repo_factory):
 
 
 def test_bad_files_are_dropped_with_reasons(repo_factory):
-    repo = repo_factory({
-        "good.py": FUNC.format(name="g", k=1),
-        "latin1.py": "s = 'caf\xe9'\n".encode("latin-1"),
-        "broken.py": "def oops(:\n",
-        "blob.py": b"\x00\x01binary",
-        "big.py": "x = 1\n" * 5000,
-        "vendor/skip.py": FUNC.format(name="v", k=3),
-    })
+    repo = repo_factory(
+        {
+            "good.py": FUNC.format(name="g", k=1),
+            "latin1.py": "s = 'caf\xe9'\n".encode("latin-1"),
+            "broken.py": "def oops(:\n",
+            "blob.py": b"\x00\x01binary",
+            "big.py": "x = 1\n" * 5000,
+            "vendor/skip.py": FUNC.format(name="v", k=3),
+        }
+    )
     cfg = SourceConfig(repo=str(repo), max_file_bytes=20_000, exclude=["vendor/*"])
     extraction = extract_snapshot(resolve_snapshot(str(repo)), cfg)
     assert [u.qualname for u in extraction.units] == ["g"]
     assert extraction.files_seen == 5
     assert dict(extraction.drops) == {
-        "file_non_utf8": 1, "file_syntax_error": 1, "file_binary": 1, "file_too_large": 1,
+        "file_non_utf8": 1,
+        "file_syntax_error": 1,
+        "file_binary": 1,
+        "file_too_large": 1,
     }
 
 
