@@ -115,7 +115,9 @@ class TrainConfig(_Section):
 
     learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of the adapter.")
     num_epochs: float = Field(3.0, gt=0, description="Passes over the train split.")
-    max_steps: int = Field(-1, description="Stop after this many steps (-1: use `num_epochs`).")
+    max_steps: int = Field(
+        -1, ge=-1, description="Upper bound on optimizer steps, a time budget (-1: no bound)."
+    )
     batch_size: int = Field(8, ge=1, description="Samples per optimizer step.")
     max_seq_len: int = Field(512, ge=16, description="Prompt + completion tokens kept per sample.")
     lora_r: int = Field(16, ge=1, description="LoRA rank; higher learns more, costs memory.")

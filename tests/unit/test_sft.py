@@ -61,3 +61,13 @@ def test_empty_train_set_is_a_clear_error(tiny_base, tmp_path):
 def test_unknown_target_modules_name_the_field(tiny_base, tiny_rows, tmp_path):
     with pytest.raises(RepotuneError, match="train.target_modules"):
         train_lora(tiny_base, tiny_rows, train_cfg(target_modules=["nope"]), tmp_path)
+
+
+def test_max_steps_caps_the_epochs_but_never_extends_them():
+    from repotune.config import TrainConfig
+    from repotune.training.sft import _step_cap
+
+    cfg = TrainConfig(batch_size=8, num_epochs=3, max_steps=300)
+    assert _step_cap(80, cfg) == -1  # 30 steps of epochs fit in the budget
+    assert _step_cap(8000, cfg) == 300  # 3000 steps do not: capped
+    assert _step_cap(8000, TrainConfig(max_steps=-1)) == -1

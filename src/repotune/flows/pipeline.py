@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.states import State
 
 from repotune.config import PipelineConfig
@@ -37,15 +37,17 @@ def _cached_dataset(
     state: State = stage_task.with_options(refresh_cache=not use_cache)(**params, return_state=True)
     ref: DatasetRef = state.result()
     if state.name == "Cached" and ref.exists():
-        print(f"{label}: reused cached result (Prefect cache) {ref.fingerprint} at {ref.path}")
+        get_run_logger().info(
+            "%s: reused cached result (Prefect cache) %s at %s", label, ref.fingerprint, ref.path
+        )
         return ref, True
     if state.name == "Cached":
         ref = stage_task.with_options(refresh_cache=True)(**params)
-    print(f"{label}: computed {ref.fingerprint} at {ref.path}")
+    get_run_logger().info("%s: computed %s at %s", label, ref.fingerprint, ref.path)
     return ref, False
 
 
-@flow(name="build-model", log_prints=True)
+@flow(name="build-model")
 def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  # noqa: B008
     """Extract → dataset → gate → base model → LoRA fine-tune → evaluate → register.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -35,7 +35,7 @@ def prepare_base_model(
     corpus = pretraining_corpus(units, completion) if not base_model.name_or_path else []
     info = ensure_base_model(corpus, base_model, Workspace.at(workspace))
     state = "built" if info.built else "reused"
-    print(f"base model: {state} {info.name} ({info.path})")
+    get_run_logger().info("base model: %s %s (%s)", state, info.name, info.path)
     return info
 
 
@@ -104,8 +104,10 @@ def fine_tune(
     result = train_lora(base.path, rows, train, out_dir, on_log=on_log)
     tracker.log_metrics(result.metrics)
     tracker.log_artifacts(result.adapter_dir, ADAPTER_ARTIFACT)
-    print(
-        f"fine-tune: {result.metrics['steps']:.0f} steps, loss {result.metrics['train_loss']:.4f}"
+    get_run_logger().info(
+        "fine-tune: %.0f steps, train loss %.4f",
+        result.metrics["steps"],
+        result.metrics["train_loss"],
     )
     return result
 

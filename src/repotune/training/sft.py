@@ -8,6 +8,7 @@ recorded separately.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,15 @@ def _dataset(train_rows: list[dict], eos_token: str) -> Dataset:
     return Dataset.from_list(rows)
 
 
+def _step_cap(n_rows: int, cfg: TrainConfig) -> int:
+    """``max_steps`` for the trainer: ``cfg.max_steps`` only when it cuts the epochs short.
+
+    (In transformers ``max_steps`` replaces the epoch count; here it is a budget cap.)
+    """
+    epoch_steps = math.ceil(n_rows / cfg.batch_size) * cfg.num_epochs
+    return cfg.max_steps if 0 < cfg.max_steps < epoch_steps else -1
+
+
 def train_lora(
     base_path: str,
     train_rows: list[dict],
@@ -109,7 +119,7 @@ def train_lora(
             output_dir=scratch,
             learning_rate=cfg.learning_rate,
             num_train_epochs=cfg.num_epochs,
-            max_steps=cfg.max_steps,
+            max_steps=_step_cap(len(dataset), cfg),
             per_device_train_batch_size=cfg.batch_size,
             warmup_steps=0.1,
             seed=cfg.seed,
