@@ -30,9 +30,12 @@ OFFLINE_DEFAULTS: dict[str, str] = {
 
 
 def apply_runtime_env(workspace: Workspace | None = None) -> None:
-    """Set offline/telemetry defaults; with a workspace, keep Prefect and HF state inside it."""
+    """Set offline/telemetry defaults; with a workspace, keep Prefect's state inside it.
+
+    ``HF_HOME`` is left alone on purpose: a user's Hugging Face cache holds the hub models they can
+    name as ``base_model.name_or_path`` while offline.
+    """
     for key, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(key, value)
     if workspace is not None:
         os.environ.setdefault("PREFECT_HOME", str(workspace.prefect_home))
-        os.environ.setdefault("HF_HOME", str(workspace.root / "hf"))

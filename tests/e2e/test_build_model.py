@@ -139,9 +139,33 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert again["dataset"] == summary["dataset"]
     second = client.get_model_version(name, "2")
     assert second.tags["semver"] == "1.0.1"
+    # Same data, config and seeds: an identical model, which must not churn the champion alias.
+    assert again["metrics"]["tuned"]["eval_loss"] == tuned["eval_loss"]
+    assert "tie keeps the champion" in second.tags["champion_decision"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
 
 def config_ws(path: Path):
     from repotune.workspace import Workspace
 
     return Workspace.at(path)
+
+
+def test_failing_gate_stops_before_training_with_a_report(prefect_api, sample_repo, tmp_path):
+    from repotune.errors import GateFailed
+    from repotune.flows.pipeline import build_model
+
+    workspace = tmp_path / "ws"
+    config = load_config(
+        "cpu-micro",
+        [f"workspace={workspace}", f"source.repo={sample_repo}", "gate.min_samples_per_split=500"],
+    )
+    with pytest.raises(GateFailed) as err:
+        build_model(config=config)
+    report = Path(err.value.report_path)
+    assert report.is_file()
+    assert "expectations failed" in str(err.value) and "`n_samples`" in str(err.value)
+    assert "❌" in report.read_text(encoding="utf-8")
+    assert not (workspace / "models").exists(), "no base model may be built after a failed gate"
+    client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
+    assert client.search_registered_models() == []

@@ -107,11 +107,14 @@ def test_decide_champion_rules(client: MlflowClient, uri: str) -> None:
         client, model, versions[3], {"eval_loss": 0.9}, base, "eval_loss"
     )
     assert not worse_than_champion.promoted
-    assert f"worse than champion {versions[2]}" in worse_than_champion.reason
+    assert f"does not beat champion {versions[2]}" in worse_than_champion.reason
     stored = client.get_model_version(model, versions[3]).tags
     assert stored["metric.eval_loss"] == "0.9"
     assert stored["champion_decision"] == worse_than_champion.reason
     assert str(client.get_model_version_by_alias(model, "champion").version) == versions[2]
+
+    tie = decide_champion(client, model, versions[1], {"eval_loss": 0.8}, base, "eval_loss")
+    assert not tie.promoted and "a tie keeps the champion" in tie.reason
 
     with pytest.raises(RepotuneError, match="`perplexity` is missing from the candidate"):
         decide_champion(client, model, versions[3], {"eval_loss": 0.1}, base, "perplexity")

@@ -150,7 +150,10 @@ def decide_champion(
     base: dict[str, float],
     key_metric: str,
 ) -> ChampionDecision:
-    """Promote ``version`` to ``champion`` if it beats the base and is no worse than the champion.
+    """Promote ``version`` to ``champion`` if it beats both the base and the current champion.
+
+    A tie with the champion keeps the champion: retraining on unchanged data must not churn the
+    alias that serving follows.
 
     The candidate's metrics are stored as ``metric.<name>`` version tags whatever the outcome, so a
     later candidate is compared with the champion's recorded numbers. A champion without a
@@ -191,17 +194,14 @@ def decide_champion(
         elif recorded is None:
             promoted = True
             reason = f"promoted: {reason}; champion {champion} has no recorded {key_metric}"
-        elif _beats(float(recorded), value, lower):
+        elif not _beats(value, float(recorded), lower):
             reason = (
-                f"kept: {reason}, but is worse than champion {champion}'s {float(recorded):.6g} "
-                f"({direction} is better)"
+                f"kept: {reason}, but does not beat champion {champion}'s {float(recorded):.6g} "
+                f"({direction} is better; a tie keeps the champion)"
             )
         else:
             promoted = True
-            reason = (
-                f"promoted: {reason} and is no worse than champion {champion}'s "
-                f"{float(recorded):.6g}"
-            )
+            reason = f"promoted: {reason} and beats champion {champion}'s {float(recorded):.6g}"
 
     if promoted:
         if champion is not None:
