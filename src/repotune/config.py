@@ -81,7 +81,15 @@ class BaseModelConfig(_Section):
     name_or_path: str | None = Field(
         None,
         description="Hub id or local directory of the base model; empty builds a small offline "
-        "base (BPE tokenizer + Llama) from the train split, cached in the workspace.",
+        "base (BPE tokenizer + Llama) from `corpus`, cached in the workspace.",
+    )
+    corpus: Literal["stdlib", "train_files"] = Field(
+        "stdlib",
+        description="What the offline base learns from: the interpreter's standard library (stable "
+        "across commits, never sees the repository) or the repository's train-split files.",
+    )
+    corpus_max_bytes: int = Field(
+        4_000_000, ge=10_000, description="Cap on the offline base's pretraining text, in bytes."
     )
     vocab_size: int = Field(4096, ge=512, description="Vocabulary of the offline tokenizer.")
     hidden_size: int = Field(256, ge=32, description="Hidden width of the offline base model.")
@@ -90,7 +98,7 @@ class BaseModelConfig(_Section):
     num_kv_heads: int = Field(2, ge=1, description="Key/value heads (grouped-query attention).")
     intermediate_size: int = Field(768, ge=32, description="MLP width of the offline base model.")
     pretrain_steps: int = Field(
-        200, ge=0, description="Causal-LM steps over the train-split files; 0 keeps random weights."
+        400, ge=0, description="Causal-LM steps over the corpus; 0 keeps random weights."
     )
     pretrain_learning_rate: float = Field(2e-3, gt=0, description="Pretraining learning rate.")
     seed: int = Field(0, description="Seed of the offline base model's initialisation.")
@@ -144,7 +152,7 @@ class EvalConfig(_Section):
     max_samples: int = Field(
         48, ge=1, description="Test samples used for generation metrics (loss uses all)."
     )
-    max_new_tokens: int = Field(64, ge=1, description="Tokens generated per body.")
+    max_new_tokens: int = Field(256, ge=1, description="Tokens generated per body.")
     batch_size: int = Field(8, ge=1, description="Samples per forward pass.")
     key_metric: Literal[
         "eval_loss", "perplexity", "exact_match", "edit_similarity", "syntax_valid_rate"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from repotune.config import DatasetConfig, SourceConfig
+from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
 from repotune.datasets.build import (
     build_completion_dataset,
     build_units_dataset,
@@ -99,8 +99,22 @@ def test_datasets_are_content_addressed_and_split_by_file(repo_factory, tmp_path
     assert manifest["rows"]["test"] >= 1
     train, test = split_rows(completion, "train"), split_rows(completion, "test")
     assert {r["path"] for r in train}.isdisjoint({r["path"] for r in test})
-    corpus = pretraining_corpus(units, completion)
+    corpus = pretraining_corpus(units, completion, BaseModelConfig(corpus="train_files"))
     assert len(corpus) == len({r["path"] for r in train})
     assert not any(r["completion"] in text for r in test for text in corpus)
     other = build_completion_dataset(units, DatasetConfig(split_salt="other"), ws)
     assert other.fingerprint != completion.fingerprint
+
+
+def test_stdlib_corpus_never_holds_a_test_file(repo_factory, tmp_path, monkeypatch):
+    repo = repo_factory(repo_files(6))
+    ws = Workspace.at(tmp_path / "ws")
+    units = build_units_dataset(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), ws)
+    completion = build_completion_dataset(units, DatasetConfig(), ws)
+    test_path = next(r["path"] for r in completion.read("files") if r["split"] == "test")
+    train_path = next(r["path"] for r in completion.read("files") if r["split"] == "train")
+    text_of = {r["path"]: r["text"] for r in units.read("files")}
+    vendored = [text_of[test_path], text_of[train_path], "def stdlib_only():\n    pass\n"]
+    monkeypatch.setattr("repotune.datasets.build.stdlib_corpus", lambda max_bytes: vendored)
+    corpus = pretraining_corpus(units, completion, BaseModelConfig())
+    assert corpus == vendored[1:]

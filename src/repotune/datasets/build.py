@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from repotune import __version__
-from repotune.config import DatasetConfig, SourceConfig
+from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
 from repotune.datasets.completion import (
     build_completion_samples,
     split_counts,
@@ -19,6 +19,7 @@ from repotune.datasets.completion import (
 )
 from repotune.datasets.store import DatasetRef, fingerprint, write_dataset
 from repotune.errors import RepotuneError
+from repotune.modeling.corpus import stdlib_corpus
 from repotune.parsing.extract import extract_snapshot
 from repotune.parsing.python_units import EXTRACTOR_VERSION
 from repotune.records import CodeUnit
@@ -99,13 +100,21 @@ def build_completion_dataset(
     return write_dataset(workspace, COMPLETION_STAGE, fp, tables, manifest)
 
 
-def pretraining_corpus(units_ref: DatasetRef, completion_ref: DatasetRef) -> list[str]:
-    """Full text of the train-split files: what an offline base model may learn from.
+def pretraining_corpus(
+    units_ref: DatasetRef, completion_ref: DatasetRef, base: BaseModelConfig
+) -> list[str]:
+    """What an offline base model may learn from: never a test-split file.
 
-    Test files are excluded, or every held-out number would measure memorisation.
+    With ``corpus: stdlib`` the standard library is used, minus any file identical to one of the
+    repository's test files (a repository that vendors stdlib modules must not have its held-out
+    files memorised by the base). With ``corpus: train_files`` it is the train-split files.
     """
-    train_paths = {row["path"] for row in completion_ref.read("files") if row["split"] == "train"}
-    return [row["text"] for row in units_ref.read("files") if row["path"] in train_paths]
+    split_of = {row["path"]: row["split"] for row in completion_ref.read("files")}
+    files = units_ref.read("files")
+    if base.corpus == "train_files":
+        return [row["text"] for row in files if split_of.get(row["path"]) == "train"]
+    test_texts = {row["text"] for row in files if split_of.get(row["path"]) == "test"}
+    return [text for text in stdlib_corpus(base.corpus_max_bytes) if text not in test_texts]
 
 
 def split_rows(completion_ref: DatasetRef, split: str) -> list[dict[str, str]]:

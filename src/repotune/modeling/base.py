@@ -1,7 +1,8 @@
 """The base model that gets fine-tuned: a configured one, or a small one built offline.
 
 There is no model hub here, so by default repotune builds its own base: a byte-level BPE tokenizer
-trained on the train split and a small Llama pretrained on the same text for a few hundred steps.
+trained on a corpus (see ``repotune.modeling.corpus``: the standard library by default, or the
+repository's train-split files) and a small Llama pretrained on it for a few hundred steps.
 That is enough for LoRA fine-tuning to have something to adapt, and it makes the whole pipeline run
 on a laptop CPU. The build is content-addressed (``corpus_fingerprint``) so it happens once per
 corpus and configuration and is reused from the workspace afterwards.
@@ -170,7 +171,7 @@ def build_offline_base(texts: list[str], cfg: BaseModelConfig, out_dir: Path) ->
     if not any(text.strip() for text in texts):
         raise RepotuneError(
             STAGE,
-            "no text to build the offline base model from (the train split is empty)",
+            "no text to build the offline base model from (the corpus is empty)",
             "add source files (check `source.include`/`source.exclude`) or set "
             "`base_model.name_or_path` to an existing model",
         )

@@ -32,7 +32,7 @@ def prepare_base_model(
     units: DatasetRef, completion: DatasetRef, base_model: BaseModelConfig, workspace: str
 ) -> BaseModelInfo:
     """Use the configured base model, or build (once per corpus) the offline one."""
-    corpus = pretraining_corpus(units, completion) if not base_model.name_or_path else []
+    corpus = [] if base_model.name_or_path else pretraining_corpus(units, completion, base_model)
     info = ensure_base_model(corpus, base_model, Workspace.at(workspace))
     state = "built" if info.built else "reused"
     get_run_logger().info("base model: %s %s (%s)", state, info.name, info.path)
