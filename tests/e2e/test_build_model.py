@@ -6,6 +6,7 @@ MLflow's own client and from the dataset manifest, never from repotune's return 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,17 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert "tie keeps the champion" in second.tags["champion_decision"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
+    # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
+    # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
+    # new version is a patch release on the same base.
+    make_repo(sample_repo, {f"pkg/mod{N_MODULES}.py": module_source(N_MODULES)}, "third")
+    third = build_model(config=config)
+    assert third["cached"] == {"extraction": False, "dataset": False}
+    assert third["commit"] == git(sample_repo, "rev-parse", "HEAD") != summary["commit"]
+    assert third["base_model"] == summary["base_model"]
+    assert sum(third["samples"].values()) == (N_MODULES + 1) * UNITS_PER_MODULE
+    assert client.get_model_version(name, "3").tags["semver"] == "1.0.2"
+
 
 def config_ws(path: Path):
     from repotune.workspace import Workspace
@@ -169,3 +181,20 @@ def test_failing_gate_stops_before_training_with_a_report(prefect_api, sample_re
     assert not (workspace / "models").exists(), "no base model may be built after a failed gate"
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
     assert client.search_registered_models() == []
+
+
+def test_registry_block_points_a_run_at_its_tracking_server(prefect_api, tmp_path, monkeypatch):
+    from repotune.blocks import MLflowRegistry
+    from repotune.tasks.model import _resolve_tracking_uri
+    from repotune.workspace import Workspace
+
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    uri = f"sqlite:///{tmp_path / 'team.db'}"
+    MLflowRegistry(tracking_uri=uri, token="s3cret").save("team-registry", overwrite=True)
+    assert MLflowRegistry.load("team-registry").tracking_uri == uri
+
+    config = load_config("cpu-micro", ["registry.block=team-registry"])
+    assert _resolve_tracking_uri(config, Workspace.at(tmp_path / "ws")) == uri
+    assert os.environ["MLFLOW_TRACKING_TOKEN"] == "s3cret"
+    without = load_config("cpu-micro", [])
+    assert _resolve_tracking_uri(without, Workspace.at(tmp_path / "ws")).endswith("ws/mlflow.db")

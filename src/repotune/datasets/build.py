@@ -17,7 +17,7 @@ from repotune.datasets.completion import (
     split_counts,
     split_files,
 )
-from repotune.datasets.store import DatasetRef, fingerprint, write_dataset
+from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
 from repotune.errors import RepotuneError
 from repotune.modeling.corpus import stdlib_corpus
 from repotune.parsing.extract import extract_snapshot
@@ -45,7 +45,7 @@ def build_units_dataset(
 ) -> DatasetRef:
     """Extract the snapshot's code units (or find them already extracted) and store them."""
     fp = units_fingerprint(snapshot, source)
-    existing = DatasetRef(UNITS_STAGE, fp, str(workspace.dataset_dir(UNITS_STAGE, fp)))
+    existing = dataset_ref(workspace, UNITS_STAGE, fp)
     if existing.exists():
         return existing
     extraction = extract_snapshot(snapshot, source)
@@ -70,7 +70,7 @@ def build_completion_dataset(
 ) -> DatasetRef:
     """Turn code units into split completion samples (or find them already built)."""
     fp = completion_fingerprint(units_ref, cfg)
-    existing = DatasetRef(COMPLETION_STAGE, fp, str(workspace.dataset_dir(COMPLETION_STAGE, fp)))
+    existing = dataset_ref(workspace, COMPLETION_STAGE, fp)
     if existing.exists():
         return existing
     units = [CodeUnit.from_dict(row) for row in units_ref.read("units")]

@@ -57,6 +57,11 @@ class DatasetRef:
         return pd.read_parquet(self.table_path(table))
 
 
+def dataset_ref(workspace: Workspace, stage: str, fp: str) -> DatasetRef:
+    """Where the dataset with this content address lives (it may not exist yet)."""
+    return DatasetRef(stage=stage, fingerprint=fp, path=str(workspace.dataset_dir(stage, fp)))
+
+
 def write_dataset(
     workspace: Workspace,
     stage: str,
@@ -65,8 +70,8 @@ def write_dataset(
     manifest: dict[str, Any],
 ) -> DatasetRef:
     """Write ``tables`` as Parquet and the manifest, atomically; reuse an existing identical one."""
-    final = workspace.dataset_dir(stage, fp)
-    ref = DatasetRef(stage=stage, fingerprint=fp, path=str(final))
+    ref = dataset_ref(workspace, stage, fp)
+    final = Path(ref.path)
     if ref.exists():
         return ref
     from datasets import Dataset

@@ -127,10 +127,12 @@ def evaluate_models(
     tracker.log_metrics({f"base_{k}": v for k, v in base_result.metrics.items()})
     tracker.log_metrics(tuned_result.metrics)
     tracker.log_dict(tuned_result.predictions, "evaluation/predictions.json")
+    tracker.log_dict(base_result.predictions, "evaluation/base_predictions.json")
     table = [
         {"metric": name, "base": round(base_result.metrics[name], 4), "tuned": round(value, 4)}
         for name, value in tuned_result.metrics.items()
     ]
+    tracker.log_dict(table, "evaluation/comparison.json")
     create_table_artifact(
         key="evaluation", table=table, description=f"Base vs fine-tuned on {len(rows)} test samples"
     )
