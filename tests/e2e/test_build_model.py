@@ -98,8 +98,8 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     manifests = {ref.stage: ref.manifest for ref in list_datasets(config_ws(workspace))}
     units = manifests["units"]
     assert units["units"] == N_MODULES * UNITS_PER_MODULE
-    assert units["files_seen"] == N_MODULES + 2
-    assert units["drops"] == {"file_non_utf8": 1, "file_syntax_error": 1}
+    assert units["files_seen"] == N_MODULES + 3
+    assert units["drops"] == {"file_non_utf8": 1, "file_syntax_error": 1, "file_not_code": 1}
     assert units["source"]["commit"] == git(sample_repo, "rev-parse", "HEAD")
     rows = manifests["completion"]["rows"]
     assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE

@@ -6,7 +6,6 @@ edits never leak into a dataset and a snapshot is fully named by its commit SHA.
 
 from __future__ import annotations
 
-import fnmatch
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ class TrackedFile:
     path: str
     blob: str
     size: int
+    kind: str = "file"
 
 
 def _git(repo: str | Path, *args: str, input_bytes: bytes | None = None) -> bytes:
@@ -79,16 +79,12 @@ def resolve_snapshot(repo: str, ref: str = "HEAD") -> Snapshot:
     return Snapshot(repo=str(Path(top).resolve()), ref=ref, commit=verify.stdout.decode().strip())
 
 
-def _selected(path: str, include: list[str], exclude: list[str]) -> bool:
-    if not any(fnmatch.fnmatch(path, pattern) for pattern in include):
-        return False
-    return not any(fnmatch.fnmatch(path, pattern) for pattern in exclude)
+def list_tracked_files(snapshot: Snapshot) -> list[TrackedFile]:
+    """Every entry git tracks at the snapshot's commit: blobs, symlinks and submodules.
 
-
-def list_tracked_files(
-    snapshot: Snapshot, include: list[str], exclude: list[str] | None = None
-) -> list[TrackedFile]:
-    """Tracked blobs at the snapshot's commit whose path matches ``include`` minus ``exclude``."""
+    Symlinks and submodules are listed (with their ``kind``) so they can be counted as skipped;
+    they are never followed, so a link pointing outside the repository cannot leak into a dataset.
+    """
     listing = _git(snapshot.repo, "ls-tree", "-r", "-z", "--long", snapshot.commit)
     files = []
     for entry in listing.split(b"\0"):
@@ -96,11 +92,20 @@ def list_tracked_files(
             continue
         meta, _, raw_path = entry.partition(b"\t")
         mode, kind, blob, size = meta.split()
-        path = raw_path.decode("utf-8", "surrogateescape")
-        if kind != b"blob" or mode == b"120000":
-            continue
-        if _selected(path, include, exclude or []):
-            files.append(TrackedFile(path=path, blob=blob.decode(), size=int(size)))
+        if kind == b"commit":
+            file_kind = "submodule"
+        elif mode == b"120000":
+            file_kind = "symlink"
+        else:
+            file_kind = "file"
+        files.append(
+            TrackedFile(
+                path=raw_path.decode("utf-8", "surrogateescape"),
+                blob=blob.decode(),
+                size=int(size) if size != b"-" else 0,
+                kind=file_kind,
+            )
+        )
     return files
 
 
