@@ -8,6 +8,7 @@ Layout (all under ``PipelineConfig.workspace``)::
     mlflow.db, mlartifacts/           the embedded MLflow store
     prefect/                          PREFECT_HOME of the embedded Prefect API
     reports/                          gate reports and other human-readable outputs
+    cache/blobs.sqlite                per-file extraction results by blob hash (incremental runs)
 
 Outputs are content-addressed and written to a temporary sibling that is renamed into place, so two
 runs on one workspace never see a half-written dataset or model.
@@ -42,6 +43,10 @@ class Workspace:
 
     def adapter_dir(self, name: str) -> Path:
         return self.root / "models" / "adapters" / name
+
+    @property
+    def extraction_cache(self) -> Path:
+        return self.root / "cache" / "blobs.sqlite"
 
     @property
     def reports_dir(self) -> Path:

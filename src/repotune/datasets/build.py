@@ -20,6 +20,7 @@ from repotune.datasets.completion import (
 from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
 from repotune.errors import RepotuneError
 from repotune.modeling.corpus import stdlib_corpus
+from repotune.parsing.blob_cache import BlobCache
 from repotune.parsing.extract import extract_snapshot
 from repotune.parsing.python_units import EXTRACTOR_VERSION
 from repotune.records import CodeUnit
@@ -48,12 +49,13 @@ def build_units_dataset(
     existing = dataset_ref(workspace, UNITS_STAGE, fp)
     if existing.exists():
         return existing
-    extraction = extract_snapshot(snapshot, source)
+    extraction = extract_snapshot(snapshot, source, BlobCache(workspace.extraction_cache))
     manifest = {
         "source": {"repo": snapshot.repo, "ref": snapshot.ref, "commit": snapshot.commit},
         "extractor_version": EXTRACTOR_VERSION,
         "files_seen": extraction.files_seen,
         "files_parsed": len(extraction.files),
+        "files_from_cache": extraction.files_cached,
         "units": len(extraction.units),
         "units_by_kind": dict(Counter(unit.kind for unit in extraction.units)),
         "drops": dict(sorted(extraction.drops.items())),

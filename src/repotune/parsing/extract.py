@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 
 from repotune.config import SourceConfig
 from repotune.errors import SourceError
-from repotune.parsing.python_units import FileOrigin, extract_units
+from repotune.parsing.blob_cache import BlobCache, BlobResult
+from repotune.parsing.python_units import EXTRACTOR_VERSION, FileOrigin, extract_units
 from repotune.records import CodeUnit
 from repotune.sources.filters import content_reason, path_reason
 from repotune.sources.git import Snapshot, TrackedFile, list_tracked_files, read_blobs
+
+VARIANT = f"python/{EXTRACTOR_VERSION}"
+"""Cache key part beside the blob hash: a new extractor version never reads old results."""
+CACHE_OMITS = ("repo", "commit", "path", "id", "code")
+"""Fields not cached: the location (re-attached per run) and what derives from the rest."""
+LOCATION_FREE = FileOrigin(repo="", commit="", path="")
 
 
 @dataclass
@@ -29,6 +36,7 @@ class Extraction:
     files: list[dict[str, str]] = field(default_factory=list)
     drops: Counter[str] = field(default_factory=Counter)
     files_seen: int = 0
+    files_cached: int = 0
 
 
 def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[str]):
@@ -61,13 +69,37 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def extract_snapshot(snapshot: Snapshot, source: SourceConfig) -> Extraction:
-    """Parse each selected tracked file at the snapshot's commit into code units."""
+def process_blob(raw: bytes) -> BlobResult:
+    """Everything one file's bytes yield: a drop reason, or its text and location-free units."""
+    reason = content_reason(raw)
+    if reason:
+        return BlobResult(reason)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return BlobResult("non_utf8")
+    drops: Counter[str] = Counter()
+    try:
+        units = extract_units(text, LOCATION_FREE, drops)
+    except (SyntaxError, ValueError):
+        return BlobResult("syntax_error")
+    fields = [{k: v for k, v in unit.to_dict().items() if k not in CACHE_OMITS} for unit in units]
+    return BlobResult(None, text, fields, dict(drops))
+
+
+def extract_snapshot(
+    snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None = None
+) -> Extraction:
+    """Parse each selected tracked file at the snapshot's commit into code units.
+
+    With a ``cache``, files whose blob was processed before (by this extractor version) are not
+    read or parsed again: a new commit costs only what it changed.
+    """
     with _gc_paused():
-        return _extract(snapshot, source)
+        return _extract(snapshot, source, cache)
 
 
-def _extract(snapshot: Snapshot, source: SourceConfig) -> Extraction:
+def _extract(snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None) -> Extraction:
     tracked = list_tracked_files(snapshot)
     result = Extraction(files_seen=len(tracked))
     wanted = list(_selected(tracked, source, result.drops))
@@ -77,26 +109,26 @@ def _extract(snapshot: Snapshot, source: SourceConfig) -> Extraction:
             f"{source.include} (skipped: {dict(result.drops) or 'none, the tree is empty'})",
             "commit code files or widen `source.include`",
         )
-    contents = dict(read_blobs(snapshot.repo, sorted({item.blob for item in wanted})))
+    keys = {item.blob: (item.blob, VARIANT) for item in wanted}
+    done = cache.get_many(keys.values()) if cache else {}
+    result.files_cached = sum(1 for item in wanted if keys[item.blob] in done)
+    missing = sorted({item.blob for item in wanted if keys[item.blob] not in done})
+    fresh = {keys[blob]: process_blob(raw) for blob, raw in read_blobs(snapshot.repo, missing)}
+    if cache and fresh:
+        cache.put_many(fresh)
+    done.update(fresh)
     for item in wanted:
-        raw = contents[item.blob]
-        reason = content_reason(raw)
-        if reason:
-            result.drops[f"file_{reason}"] += 1
+        blob_result = done[keys[item.blob]]
+        if blob_result.reason:
+            result.drops[f"file_{blob_result.reason}"] += 1
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            result.drops["file_non_utf8"] += 1
-            continue
-        origin = FileOrigin(repo=snapshot.repo, commit=snapshot.commit, path=item.path)
-        try:
-            units = extract_units(text, origin, result.drops)
-        except (SyntaxError, ValueError):
-            result.drops["file_syntax_error"] += 1
-            continue
-        result.units.extend(units)
-        result.files.append({"path": item.path, "blob": item.blob, "text": text})
+        result.drops.update(blob_result.drops)
+        location = {"repo": snapshot.repo, "commit": snapshot.commit, "path": item.path}
+        result.units.extend(
+            CodeUnit.from_dict({**f, **location, "code": f["header"] + f["body"]})
+            for f in blob_result.units
+        )
+        result.files.append({"path": item.path, "blob": item.blob, "text": blob_result.text})
     if not result.units:
         raise SourceError(
             f"found no Python functions to learn from in {snapshot.repo}@{snapshot.ref} "

@@ -1,0 +1,81 @@
+"""Per-file extraction results cached by git blob hash: a new commit re-parses only what changed.
+
+A blob's result (drop reason, text, units without their location) depends only on its bytes, its
+language and the extractor's version — not on its path or commit — so it is keyed by exactly those
+and survives renames, branch switches and reverts. The store is one SQLite file in the workspace:
+transactions keep two concurrent runs from corrupting it, and an entry is written whole or not at
+all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS blob_results (
+    blob TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (blob, variant)
+)
+"""
+
+
+@dataclass(frozen=True)
+class BlobResult:
+    """What one file's bytes yield, independent of where the file sits."""
+
+    reason: str | None
+    text: str = ""
+    units: list[dict[str, Any]] = field(default_factory=list)
+    drops: dict[str, int] = field(default_factory=dict)
+
+
+class BlobCache:
+    """SQLite map ``(blob, variant) -> BlobResult``; ``variant`` names language + code version."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=60)
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], BlobResult]:
+        by_variant: dict[str, list[str]] = defaultdict(list)
+        for blob, variant in dict.fromkeys(keys):
+            by_variant[variant].append(blob)
+        found: dict[tuple[str, str], BlobResult] = {}
+        with closing(self._connect()) as db:
+            for variant, blobs in by_variant.items():
+                for start in range(0, len(blobs), 500):
+                    chunk = blobs[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = db.execute(
+                        "SELECT blob, payload FROM blob_results "
+                        f"WHERE variant = ? AND blob IN ({marks})",
+                        [variant, *chunk],
+                    )
+                    for blob, payload in rows:
+                        data = json.loads(zlib.decompress(payload))
+                        found[(blob, variant)] = BlobResult(**data)
+        return found
+
+    def put_many(self, results: dict[tuple[str, str], BlobResult]) -> None:
+        rows = [
+            (blob, variant, zlib.compress(json.dumps(asdict(result)).encode(), 1))
+            for (blob, variant), result in results.items()
+        ]
+        with closing(self._connect()) as db, db:  # the inner `db` commits the transaction
+            db.executemany("INSERT OR REPLACE INTO blob_results VALUES (?, ?, ?)", rows)
