@@ -59,19 +59,22 @@ def _config(preset: str, overrides: list[str] | None, **fields: Any) -> Pipeline
 def _preflight(config: PipelineConfig) -> None:
     """Fail fast, before any server starts, on a missing repo or one with nothing to extract."""
     from repotune.errors import SourceError
+    from repotune.parsing.extract import grammar_of
     from repotune.sources.filters import path_reason
     from repotune.sources.git import list_tracked_files, resolve_snapshot
 
     snapshot = resolve_snapshot(config.source.repo, config.source.ref)
     include, exclude = config.source.include, config.source.exclude
     if not any(
-        item.kind == "file" and path_reason(item.path, include, exclude) is None
+        item.kind == "file"
+        and path_reason(item.path, include, exclude) is None
+        and grammar_of(item.path) is not None
         for item in list_tracked_files(snapshot)
     ):
         raise SourceError(
             f"{snapshot.repo}@{config.source.ref} has no tracked files matching {include} "
-            "(no Python files to learn from)",
-            "point --repo at a repository with Python code or change `source.include`",
+            "(no code files to learn from)",
+            "point --repo at a repository with code or change `source.include`",
         )
 
 

@@ -21,6 +21,7 @@ from repotune.errors import ConfigError
 PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "cpu-tiny"
 LOWER_IS_BETTER = {"eval_loss", "perplexity"}
+CODE_GLOBS = ("*.py", "*.js", "*.mjs", "*.cjs", "*.jsx", "*.ts", "*.tsx", "*.go", "*.java", "*.rs")
 
 
 class _Section(BaseModel):
@@ -33,8 +34,9 @@ class SourceConfig(_Section):
     repo: str = Field(".", description="Path of the git repository to learn from.")
     ref: str = Field("HEAD", description="Branch, tag or commit to read the tracked files at.")
     include: list[str] = Field(
-        default_factory=lambda: ["*.py"],
-        description="Glob patterns (git pathspec style) of tracked files to extract from.",
+        default_factory=lambda: list(CODE_GLOBS),
+        description="Glob patterns of tracked files to extract from (Python with `ast`; "
+        "JavaScript, TypeScript, Go, Java and Rust with tree-sitter).",
     )
     exclude: list[str] = Field(
         default_factory=list, description="Glob patterns of tracked files to skip."

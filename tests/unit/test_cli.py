@@ -47,7 +47,7 @@ def test_negative_learning_rate(tmp_path):
 def test_repository_without_python_files(repo_factory, tmp_path):
     repo = repo_factory({"README.md": "# docs only\n", "data.json": "{}\n"})
     result = repotune("run", "--repo", str(repo), "-w", str(tmp_path / "ws"))
-    assert_one_clear_sentence(result, str(repo), "no Python files")
+    assert_one_clear_sentence(result, str(repo), "no code files")
 
 
 def test_ui_prints_commands_for_this_workspace(tmp_path):

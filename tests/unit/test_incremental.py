@@ -24,7 +24,9 @@ def test_second_commit_reparses_only_the_changed_file(tmp_path, monkeypatch):
     make_repo(repo, {"m3.py": FUNC.format(i=3) + "\n\ndef g(b):\n    return -b\n"}, "edit m3")
     parsed = []
     real = extract.process_blob
-    monkeypatch.setattr(extract, "process_blob", lambda raw: parsed.append(raw) or real(raw))
+    monkeypatch.setattr(
+        extract, "process_blob", lambda raw, path: parsed.append(path) or real(raw, path)
+    )
     second = extract_snapshot(resolve_snapshot(str(repo)), source, cache)
     assert second.files_cached == 19 and len(parsed) == 1
     uncached = extract_snapshot(resolve_snapshot(str(repo)), source, None)
@@ -56,6 +58,6 @@ def test_a_new_extractor_version_does_not_read_old_results(tmp_path, monkeypatch
     repo = make_repo(tmp_path / "repo", {"a.py": FUNC.format(i=1)})
     cache = BlobCache(tmp_path / "cache.sqlite")
     extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
-    monkeypatch.setattr(extract, "VARIANT", "python/next")
+    monkeypatch.setitem(extract.EXTRACTOR_VERSIONS, "python", "py-next")
     again = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
     assert again.files_cached == 0

@@ -95,7 +95,7 @@ def test_symlinks_and_submodules_are_counted_never_followed(repo_factory, tmp_pa
 
 def test_repository_without_functions_is_a_clear_error(repo_factory):
     repo = repo_factory({"README.md": "# hi\n", "c.py": "X = 1\n"})
-    with pytest.raises(SourceError, match="no Python functions"):
+    with pytest.raises(SourceError, match="no functions"):
         extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
     docs_only = repo_factory({"README.md": "# hi\n"}, name="docs")
     with pytest.raises(SourceError, match="no tracked file .* is selected"):
@@ -146,3 +146,69 @@ def test_stdlib_corpus_never_holds_a_test_file(repo_factory, tmp_path, monkeypat
     monkeypatch.setattr("repotune.datasets.build.stdlib_corpus", lambda max_bytes: vendored)
     corpus = pretraining_corpus(units, completion, BaseModelConfig())
     assert corpus == vendored[1:]
+
+
+def test_repository_without_commits_names_the_fix(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q")
+    with pytest.raises(SourceError, match="commit something first"):
+        resolve_snapshot(str(empty))
+
+
+def test_detached_head_reads_the_checked_out_commit(repo_factory):
+    repo = repo_factory({"a.py": FUNC.format(name="a", k=1)})
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "b.py").write_text(FUNC.format(name="b", k=2))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "b")
+    git(repo, "checkout", "-q", "--detach", first)
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+    assert [u.qualname for u in extraction.units] == ["a"]
+
+
+def test_a_50_mb_file_is_skipped_without_being_read(repo_factory, monkeypatch):
+    repo = repo_factory({"a.py": FUNC.format(name="a", k=1), "huge.py": "x = 1\n" * 9_000_000})
+    read = []
+    from repotune.parsing import extract
+
+    real = extract.read_blobs
+    monkeypatch.setattr(extract, "read_blobs", lambda r, b: read.extend(b) or real(r, b))
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+    assert extraction.drops["file_too_large"] == 1 and len(read) == 1
+
+
+POLYGLOT = {
+    "app.py": FUNC.format(name="py_add", k=1),
+    "web/util.ts": "/** Add two numbers. */\nexport function add(a: number, b: number): number {\n"
+    "  const total = a + b;\n  return total;\n}\n",
+    "svc/main.go": "package svc\n\n// Start runs the server.\n"
+    "func (s *Server) Start(port int) error {\n"
+    "\tif port == 0 {\n\t\treturn nil\n\t}\n\treturn s.listen(port)\n}\n",
+    "src/Calc.java": "class Calc {\n    /** Square it. */\n    int square(int x) {\n"
+    "        int y = x * x;\n        return y;\n    }\n}\n",
+    "src/lib.rs": "/// Triple it.\npub fn triple(x: i32) -> i32 {\n    let y = x * 3;\n    y\n}\n",
+    "notes.rb": "def hi\n  puts 'hi'\nend\n",
+}
+
+
+def test_polyglot_repository_yields_units_in_every_language(repo_factory, tmp_path):
+    repo = repo_factory(POLYGLOT)
+    source = SourceConfig(
+        repo=str(repo), include=["*.py", "*.ts", "*.go", "*.java", "*.rs", "*.rb"]
+    )
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), source)
+    by_language = {u.language: u.qualname for u in extraction.units}
+    assert by_language == {
+        "python": "py_add",
+        "typescript": "add",
+        "go": "Server.Start",
+        "java": "Calc.square",
+        "rust": "triple",
+    }
+    assert extraction.drops["file_unsupported_language"] == 1
+    ws = Workspace.at(tmp_path / "ws")
+    units = build_units_dataset(resolve_snapshot(str(repo)), source, ws)
+    assert units.manifest["units_by_language"]["go"] == 1
+    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=1), ws)
+    assert completion.manifest["drops"] == {"language_not_trained": 4}

@@ -58,6 +58,7 @@ def build_units_dataset(
         "files_from_cache": extraction.files_cached,
         "units": len(extraction.units),
         "units_by_kind": dict(Counter(unit.kind for unit in extraction.units)),
+        "units_by_language": dict(Counter(unit.language for unit in extraction.units)),
         "drops": dict(sorted(extraction.drops.items())),
     }
     tables = {

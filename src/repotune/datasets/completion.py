@@ -16,6 +16,10 @@ from repotune.config import DatasetConfig
 from repotune.records import CodeUnit, Sample
 
 TASK = "completion"
+TRAINED_LANGUAGES = frozenset({"python"})
+"""Languages whose samples are trained and evaluated. Other languages are extracted (and counted)
+but not yet trained on: scoring generated brace-language bodies needs language-aware truncation
+and syntax checks first, and an unscorable sample would make the evaluation lie."""
 SPLITS = ("train", "test")
 
 
@@ -50,7 +54,7 @@ def completion_sample(unit: CodeUnit, split: str) -> Sample:
         source_id=unit.id,
         path=unit.path,
         split=split,
-        labels={"kind": unit.kind, "qualname": unit.qualname},
+        labels={"kind": unit.kind, "qualname": unit.qualname, "language": unit.language},
     )
 
 
@@ -63,7 +67,9 @@ def build_completion_samples(
     samples = []
     for unit in sorted(units, key=lambda u: (u.path, u.start_line, u.qualname)):
         sample = completion_sample(unit, file_splits[unit.path])
-        if len(sample.completion.strip()) < cfg.min_completion_chars:
+        if unit.language not in TRAINED_LANGUAGES:
+            drops["language_not_trained"] += 1
+        elif len(sample.completion.strip()) < cfg.min_completion_chars:
             drops["completion_too_short"] += 1
         elif len(sample.completion) > cfg.max_completion_chars:
             drops["completion_too_long"] += 1

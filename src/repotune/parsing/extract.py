@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from repotune.config import SourceConfig
 from repotune.errors import SourceError
 from repotune.parsing.blob_cache import BlobCache, BlobResult
-from repotune.parsing.python_units import EXTRACTOR_VERSION, FileOrigin, extract_units
+from repotune.parsing.python_units import EXTRACTOR_VERSION as PY_EXTRACTOR_VERSION
+from repotune.parsing.python_units import FileOrigin, extract_units
+from repotune.parsing.treesitter_grammars import grammar_for_path
+from repotune.parsing.treesitter_units import EXTRACTOR_VERSION as TS_EXTRACTOR_VERSION
+from repotune.parsing.treesitter_units import extract_ts_units
 from repotune.records import CodeUnit
 from repotune.sources.filters import content_reason, path_reason
 from repotune.sources.git import Snapshot, TrackedFile, list_tracked_files, read_blobs
 
-VARIANT = f"python/{EXTRACTOR_VERSION}"
-"""Cache key part beside the blob hash: a new extractor version never reads old results."""
+EXTRACTOR_VERSIONS = {"python": PY_EXTRACTOR_VERSION, "tree-sitter": TS_EXTRACTOR_VERSION}
 CACHE_OMITS = ("repo", "commit", "path", "id", "code")
 """Fields not cached: the location (re-attached per run) and what derives from the rest."""
 LOCATION_FREE = FileOrigin(repo="", commit="", path="")
@@ -45,7 +48,10 @@ def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[s
         if item.kind != "file":
             reason = item.kind
         elif (reason := path_reason(item.path, source.include, source.exclude)) is None:
-            reason = "too_large" if item.size > source.max_file_bytes else None
+            if grammar_of(item.path) is None:
+                reason = "unsupported_language"
+            elif item.size > source.max_file_bytes:
+                reason = "too_large"
         if reason:
             drops[f"file_{reason}"] += 1
         else:
@@ -69,8 +75,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def process_blob(raw: bytes) -> BlobResult:
-    """Everything one file's bytes yield: a drop reason, or its text and location-free units."""
+def grammar_of(path: str) -> str | None:
+    """``python`` (parsed with ``ast``), a tree-sitter grammar name, or None if unsupported."""
+    return "python" if path.endswith((".py", ".pyi")) else grammar_for_path(path)
+
+
+def cache_variant(grammar: str) -> str:
+    """Cache key part beside the blob hash: grammar + extractor version (a new version, or the
+    same bytes under another grammar, never reads an old result)."""
+    family = "python" if grammar == "python" else "tree-sitter"
+    return f"{grammar}/{EXTRACTOR_VERSIONS[family]}"
+
+
+def process_blob(raw: bytes, path: str) -> BlobResult:
+    """Everything one file's bytes yield: a drop reason, or its text and location-free units.
+
+    ``path`` only chooses the grammar; the result is cached for every path with these bytes.
+    """
     reason = content_reason(raw)
     if reason:
         return BlobResult(reason)
@@ -80,7 +101,10 @@ def process_blob(raw: bytes) -> BlobResult:
         return BlobResult("non_utf8")
     drops: Counter[str] = Counter()
     try:
-        units = extract_units(text, LOCATION_FREE, drops)
+        if grammar_of(path) == "python":
+            units = extract_units(text, LOCATION_FREE, drops)
+        else:
+            units = extract_ts_units(text, path, LOCATION_FREE, drops)
     except (SyntaxError, ValueError):
         return BlobResult("syntax_error")
     fields = [{k: v for k, v in unit.to_dict().items() if k not in CACHE_OMITS} for unit in units]
@@ -109,16 +133,17 @@ def _extract(snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None) 
             f"{source.include} (skipped: {dict(result.drops) or 'none, the tree is empty'})",
             "commit code files or widen `source.include`",
         )
-    keys = {item.blob: (item.blob, VARIANT) for item in wanted}
-    done = cache.get_many(keys.values()) if cache else {}
-    result.files_cached = sum(1 for item in wanted if keys[item.blob] in done)
-    missing = sorted({item.blob for item in wanted if keys[item.blob] not in done})
-    fresh = {keys[blob]: process_blob(raw) for blob, raw in read_blobs(snapshot.repo, missing)}
+    key_of = {item.path: (item.blob, cache_variant(grammar_of(item.path))) for item in wanted}
+    done = cache.get_many(key_of.values()) if cache else {}
+    result.files_cached = sum(1 for item in wanted if key_of[item.path] in done)
+    todo = {key_of[item.path]: item.path for item in wanted if key_of[item.path] not in done}
+    raws = dict(read_blobs(snapshot.repo, sorted({blob for blob, _ in todo})))
+    fresh = {key: process_blob(raws[key[0]], path) for key, path in todo.items()}
     if cache and fresh:
         cache.put_many(fresh)
     done.update(fresh)
     for item in wanted:
-        blob_result = done[keys[item.blob]]
+        blob_result = done[key_of[item.path]]
         if blob_result.reason:
             result.drops[f"file_{blob_result.reason}"] += 1
             continue
@@ -131,8 +156,8 @@ def _extract(snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None) 
         result.files.append({"path": item.path, "blob": item.blob, "text": blob_result.text})
     if not result.units:
         raise SourceError(
-            f"found no Python functions to learn from in {snapshot.repo}@{snapshot.ref} "
+            f"found no functions to learn from in {snapshot.repo}@{snapshot.ref} "
             f"({len(wanted)} files selected, drops: {dict(result.drops) or 'none'})",
-            "point --repo at a repository with Python functions or widen `source.include`",
+            "point --repo at a repository with functions or methods, or widen `source.include`",
         )
     return result
