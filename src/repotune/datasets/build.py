@@ -60,6 +60,7 @@ def build_units_dataset(
         "units_by_kind": dict(Counter(unit.kind for unit in extraction.units)),
         "units_by_language": dict(Counter(unit.language for unit in extraction.units)),
         "drops": dict(sorted(extraction.drops.items())),
+        "secrets_scrubbed": dict(sorted(extraction.findings.items())),
     }
     tables = {
         "units": [unit.to_dict() for unit in extraction.units],

@@ -37,6 +37,7 @@ class BlobResult:
     text: str = ""
     units: list[dict[str, Any]] = field(default_factory=list)
     drops: dict[str, int] = field(default_factory=dict)
+    findings: dict[str, int] = field(default_factory=dict)
 
 
 class BlobCache:

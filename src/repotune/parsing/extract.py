@@ -21,6 +21,7 @@ from repotune.parsing.python_units import FileOrigin, extract_units
 from repotune.parsing.treesitter_grammars import grammar_for_path
 from repotune.parsing.treesitter_units import EXTRACTOR_VERSION as TS_EXTRACTOR_VERSION
 from repotune.parsing.treesitter_units import extract_ts_units
+from repotune.privacy import SCRUBBER_VERSION, scrub_text, secret_file_kind
 from repotune.records import CodeUnit
 from repotune.sources.filters import content_reason, path_reason
 from repotune.sources.git import Snapshot, TrackedFile, list_tracked_files, read_blobs
@@ -40,6 +41,7 @@ class Extraction:
     drops: Counter[str] = field(default_factory=Counter)
     files_seen: int = 0
     files_cached: int = 0
+    findings: Counter[str] = field(default_factory=Counter)
 
 
 def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[str]):
@@ -47,6 +49,8 @@ def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[s
     for item in tracked:
         if item.kind != "file":
             reason = item.kind
+        elif secret_file_kind(item.path):
+            reason = "secret_file"
         elif (reason := path_reason(item.path, source.include, source.exclude)) is None:
             if grammar_of(item.path) is None:
                 reason = "unsupported_language"
@@ -84,7 +88,7 @@ def cache_variant(grammar: str) -> str:
     """Cache key part beside the blob hash: grammar + extractor version (a new version, or the
     same bytes under another grammar, never reads an old result)."""
     family = "python" if grammar == "python" else "tree-sitter"
-    return f"{grammar}/{EXTRACTOR_VERSIONS[family]}"
+    return f"{grammar}/{EXTRACTOR_VERSIONS[family]}/{SCRUBBER_VERSION}"
 
 
 def process_blob(raw: bytes, path: str) -> BlobResult:
@@ -99,16 +103,17 @@ def process_blob(raw: bytes, path: str) -> BlobResult:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return BlobResult("non_utf8")
+    scrubbed = scrub_text(text)
     drops: Counter[str] = Counter()
     try:
         if grammar_of(path) == "python":
-            units = extract_units(text, LOCATION_FREE, drops)
+            units = extract_units(scrubbed.text, LOCATION_FREE, drops)
         else:
-            units = extract_ts_units(text, path, LOCATION_FREE, drops)
+            units = extract_ts_units(scrubbed.text, path, LOCATION_FREE, drops)
     except (SyntaxError, ValueError):
         return BlobResult("syntax_error")
     fields = [{k: v for k, v in unit.to_dict().items() if k not in CACHE_OMITS} for unit in units]
-    return BlobResult(None, text, fields, dict(drops))
+    return BlobResult(None, scrubbed.text, fields, dict(drops), dict(scrubbed.findings))
 
 
 def extract_snapshot(
@@ -148,6 +153,7 @@ def _extract(snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None) 
             result.drops[f"file_{blob_result.reason}"] += 1
             continue
         result.drops.update(blob_result.drops)
+        result.findings.update(blob_result.findings)
         location = {"repo": snapshot.repo, "commit": snapshot.commit, "path": item.path}
         result.units.extend(
             CodeUnit.from_dict({**f, **location, "code": f["header"] + f["body"]})

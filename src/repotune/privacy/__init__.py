@@ -1,0 +1,15 @@
+"""Scrub secrets and personal data before anything is stored or trained on."""
+
+from repotune.privacy.scrub import Finding, ScrubResult, detect, scrub_text, secret_file_kind
+
+SCRUBBER_VERSION = "scrub-1"
+"""Part of every cached extraction result's key: a changed scrubber re-scrubs every file."""
+
+__all__ = [
+    "SCRUBBER_VERSION",
+    "Finding",
+    "ScrubResult",
+    "detect",
+    "scrub_text",
+    "secret_file_kind",
+]
