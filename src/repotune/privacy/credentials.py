@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from repotune.privacy.detectors import Hit, in_ini_section, line_at
+from repotune.privacy.detectors import Hit, in_ini_section
 from repotune.privacy.entropy import looks_like_words
 
 # Key names whose last word (camelCase/snake/kebab split) marks a secret value.
@@ -70,6 +70,7 @@ _SCHEME = re.compile(r"(?:Bearer|Basic|Token|token|Bot)[ \t]+(?=\S)")
 _NUMBER = re.compile(r"[\d.]+")
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w.$]*")
+_LONG = "<long line>"
 _FORM_SEPARATOR = re.compile(r"&(?=[\w.-]+=)")  # a=1&b=2: the value stops at the next parameter
 _ENV_KEY = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PLAIN_WORD = re.compile(r"[a-z]+")  # ``supersecret``; not Types, camelCase or CONSTANTS
@@ -117,6 +118,19 @@ def _value_ok(value: str, strong: bool) -> bool:
     return len(value) >= 8 and classes >= 2
 
 
+def _line_around(text: str, start: int, end: int, limit: int = 200) -> tuple[str, str]:
+    """Line text before ``start`` and after ``end``, at most ``limit`` characters each.
+
+    A side longer than the limit comes back with a non-blank marker: such a line is code or
+    minified data, never a ``key = value`` config line (and copying it per hit is quadratic).
+    """
+    line_start = text.rfind("\n", max(0, start - limit), start)
+    line_end = text.find("\n", end, end + limit)
+    before = text[line_start + 1 : start] if line_start >= 0 or start <= limit else _LONG
+    after = text[end:line_end] if line_end >= 0 or len(text) - end <= limit else _LONG
+    return before, after
+
+
 def _unquoted_ok(text: str, match: re.Match[str], key_start: int, value: str, strong: bool) -> bool:
     """Decide an unquoted value, where code (``password = pw2``) and config look alike.
 
@@ -131,7 +145,7 @@ def _unquoted_ok(text: str, match: re.Match[str], key_start: int, value: str, st
     end = match.end()
     if end < len(text) and text[end] in "([" or _NUMBER.fullmatch(value):
         return False
-    before, after = text[line_at(text, key_start)[0] : key_start], text[end : line_at(text, end)[1]]
+    before, after = _line_around(text, key_start, end)
     if not _value_ok(value, strong=True):
         return False
     line_start = not before.strip() or before.strip() in ("export", "-")

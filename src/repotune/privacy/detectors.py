@@ -61,7 +61,9 @@ def in_ini_section(text: str, position: int) -> bool:
     Tells ``password = hunter`` in an INI file (a literal) from the same line in Python (a
     variable): Python never has a bare ``[name]`` line.
     """
-    line_start = text.rfind("\n", 0, position) + 1
+    line_start = text.rfind("\n", max(0, position - _INI_LOOKBACK), position) + 1
+    if not line_start and position > _INI_LOOKBACK:
+        return False  # a line this long is not INI
     if text[line_start : line_start + 1] in (" ", "\t"):
         return False
     return bool(_INI_SECTION.search(text, max(0, line_start - _INI_LOOKBACK), line_start))

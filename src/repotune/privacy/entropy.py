@@ -41,10 +41,13 @@ from collections import Counter
 from repotune.privacy.detectors import Hit, block_key, left_of, line_at
 
 _QUOTED = re.compile(r"([\"'`])([A-Za-z0-9+/=_-]{20,})\1(?![ \t]*:(?!:))")  # not a dict key
-# An unquoted value alone after ``key:``/``KEY=`` on its line; the key part is checked apart
-# (a pattern anchored at ``^`` would be tried at every line start and cost far more).
-_CONFIG_VALUE = re.compile(r"[=:][ \t]*([A-Za-z0-9+/=_-]{20,})[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
-_CONFIG_KEY = re.compile(r"[ \t]*(?:export[ \t]+|-[ \t]+)?[\w.-]+[ \t]*")
+# An unquoted value alone on a ``key: value`` / ``KEY=value`` line. Possessive quantifiers keep
+# this linear on long runs such as ``A=A=A=...`` (a free-standing ``[=:]`` start is quadratic).
+_CONFIG_VALUE = re.compile(
+    r"^[ \t]*+(?:export[ \t]+|-[ \t]+)?[\w.-]++[ \t]*+[=:][ \t]*+([A-Za-z0-9+/=_-]{20,}+)"
+    r"[ \t]*+(?:#[^\n]*+)?$",
+    re.MULTILINE,
+)
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _BASE36 = re.compile(r"[0-9a-z_-]+|[0-9A-Z_-]+")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -210,10 +213,6 @@ def scan_high_entropy(text: str) -> list[Hit]:
     for pattern in (_QUOTED, _CONFIG_VALUE):
         group = pattern.groups  # the literal is the last group of both patterns
         for match in pattern.finditer(text):
-            if pattern is _CONFIG_VALUE:
-                line_start = text.rfind("\n", 0, match.start()) + 1
-                if not _CONFIG_KEY.fullmatch(text, line_start, match.start()):
-                    continue
             value = match[group]
             if is_random_token(value) and not _not_secret_context(text, match.start(group)):
                 hits.append((match.start(group), match.end(group), "high_entropy_string"))
