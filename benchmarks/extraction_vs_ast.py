@@ -70,7 +70,7 @@ def main() -> None:
         root = Path(tmp) / "stdlib"
         paths = build_repo(root, args.max_files)
         megabytes = sum(p.stat().st_size for p in paths) / 1e6
-        source = SourceConfig(repo=str(root), max_file_bytes=10**9)
+        source = SourceConfig(max_file_bytes=10**9)
         snapshot = resolve_snapshot(str(root))
         bare_s, parsed = best_of(args.repeat, lambda: bare_loop(paths))
         ours_s, extraction = best_of(args.repeat, lambda: extract_snapshot(snapshot, source))

@@ -48,18 +48,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="repotune-bench-") as tmp:
         root = Path(tmp) / "stdlib"
         paths = build_repo(root, 100_000)
-        source = SourceConfig(repo=str(root), max_file_bytes=10**9)
+        source = SourceConfig(max_file_bytes=10**9)
         stage, step = Workspace.at(Path(tmp) / "ws"), Path(tmp) / "step-cache.sqlite"
 
         stage_first, first = timed(
-            lambda: build_units_dataset(resolve_snapshot(str(root)), source, stage)
+            lambda: build_units_dataset([resolve_snapshot(str(root))], source, stage)
         )
         step_first, _ = timed(
             lambda: extract_snapshot(resolve_snapshot(str(root)), source, BlobCache(step))
         )
         change_one_file(root, next(p for p in paths if p.name == "abc.py"))
         stage_again, again = timed(
-            lambda: build_units_dataset(resolve_snapshot(str(root)), source, stage)
+            lambda: build_units_dataset([resolve_snapshot(str(root))], source, stage)
         )
         step_again, extraction = timed(
             lambda: extract_snapshot(resolve_snapshot(str(root)), source, BlobCache(step))

@@ -7,6 +7,7 @@ workspace environment is set, so ``--help`` is instant and settings land before 
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -56,26 +57,37 @@ def _config(preset: str, overrides: list[str] | None, **fields: Any) -> Pipeline
     return load_config(preset, [*(overrides or []), *extra])
 
 
+def _repos_override(locations: list[str] | None, ref: str | None) -> str | None:
+    """``--repo`` (with ``--ref``) as a ``source.repos`` override; JSON is valid YAML."""
+    if not locations:
+        return None
+    return json.dumps([{"location": loc, "ref": ref or "HEAD"} for loc in locations])
+
+
 def _preflight(config: PipelineConfig) -> None:
-    """Fail fast, before any server starts, on a missing repo or one with nothing to extract."""
+    """Fail fast, before any server starts, on a missing local repo or one with nothing to
+    extract (URL sources are checked when they are fetched, with retries)."""
     from repotune.errors import SourceError
     from repotune.parsing.extract import grammar_of
     from repotune.sources.filters import path_reason
     from repotune.sources.git import list_tracked_files, resolve_snapshot
 
-    snapshot = resolve_snapshot(config.source.repo, config.source.ref)
     include, exclude = config.source.include, config.source.exclude
-    if not any(
-        item.kind == "file"
-        and path_reason(item.path, include, exclude) is None
-        and grammar_of(item.path) is not None
-        for item in list_tracked_files(snapshot)
-    ):
-        raise SourceError(
-            f"{snapshot.repo}@{config.source.ref} has no tracked files matching {include} "
-            "(no code files to learn from)",
-            "point --repo at a repository with code or change `source.include`",
-        )
+    for spec in config.source.repos:
+        if spec.is_url:
+            continue
+        snapshot = resolve_snapshot(spec.location, spec.ref)
+        if not any(
+            item.kind == "file"
+            and path_reason(item.path, include, exclude) is None
+            and grammar_of(item.path) is not None
+            for item in list_tracked_files(snapshot)
+        ):
+            raise SourceError(
+                f"{snapshot.repo}@{spec.ref} has no tracked files matching {include} "
+                "(no code files to learn from)",
+                "point --repo at a repository with code or change `source.include`",
+            )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -117,7 +129,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @app.command()
 @_friendly
 def run(
-    repo: Annotated[str | None, typer.Option(help="Git repository to learn from.")] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Repository to learn from: a local path or a git URL (repeat for several)."
+        ),
+    ] = None,
     ref: Annotated[str | None, typer.Option(help="Branch, tag or commit to read.")] = None,
     preset: PresetOpt = "cpu-tiny",
     overrides: SetOpt = None,
@@ -132,13 +149,14 @@ def run(
         preset,
         overrides,
         **{
-            "source.repo": repo,
-            "source.ref": ref,
+            "source.repos": _repos_override(repo, ref),
             "workspace": workspace,
             "cache": False if no_cache else None,
             "gate.accept_failure": True if accept_gate_failure else None,
         },
     )
+    if ref and not repo:
+        config.source.repos = [spec.model_copy(update={"ref": ref}) for spec in config.source.repos]
     apply_runtime_env(Workspace.at(config.workspace))
     _preflight(config)
     from repotune.flows.pipeline import build_model

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,11 +29,69 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+_URL_PREFIXES = ("https://", "http://", "ssh://", "git://", "file://")
+
+
+def is_git_url(location: str) -> bool:
+    """A URL git can clone (``https://``, ``ssh://``, ``file://``, scp-like ``git@host:path``)."""
+    if location.startswith(_URL_PREFIXES):
+        return True
+    head, sep, _ = location.partition(":")
+    return bool(sep) and "@" in head and "/" not in head
+
+
+class RepoSource(_Section):
+    """One repository to learn from: a local checkout or a git URL, at a ref."""
+
+    location: str = Field(
+        ".",
+        description="Path of a local git checkout, or a git URL (https://, ssh://, "
+        "git@host:org/repo.git, file://). URLs are cloned into the workspace once and fetched on "
+        "later runs.",
+    )
+    ref: str = Field("HEAD", description="Branch, tag or commit to read the tracked files at.")
+    credentials: str | None = Field(
+        None,
+        description="Name of a saved Prefect block with the credentials of a URL source: a "
+        "`git-credentials` block (token or SSH key) or a `secret` block (a token). Secrets never "
+        "go in this file.",
+    )
+    depth: int | None = Field(
+        None,
+        ge=1,
+        description="Clone and fetch only the newest N commits of a URL source (history mining "
+        "stops at that boundary and says so).",
+    )
+
+    @model_validator(mode="after")
+    def _no_inline_secret(self) -> RepoSource:
+        if is_git_url(self.location):
+            authority = self.location.split("://", 1)[-1].split("/", 1)[0]
+            if ":" in authority.rpartition("@")[0]:
+                raise ValueError(
+                    "`location` holds a password or token; save it in a `git-credentials` block "
+                    "and name that block in `credentials`"
+                )
+        elif self.credentials or self.depth:
+            raise ValueError(
+                f"`credentials` and `depth` apply to git URLs only, and {self.location!r} is a "
+                "local path; remove them or use a URL"
+            )
+        return self
+
+    @property
+    def is_url(self) -> bool:
+        return is_git_url(self.location)
+
+
 class SourceConfig(_Section):
     """Where the code comes from."""
 
-    repo: str = Field(".", description="Path of the git repository to learn from.")
-    ref: str = Field("HEAD", description="Branch, tag or commit to read the tracked files at.")
+    repos: list[RepoSource] = Field(
+        default_factory=lambda: [RepoSource()],
+        min_length=1,
+        description="Repositories to learn from, each a local path or a git URL with its ref.",
+    )
     include: list[str] = Field(
         default_factory=lambda: list(CODE_GLOBS),
         description="Glob patterns of tracked files to extract from (Python with `ast`; "
@@ -43,6 +102,35 @@ class SourceConfig(_Section):
     )
     max_file_bytes: int = Field(
         500_000, gt=0, description="Files larger than this are skipped as 'too_large'."
+    )
+
+    @model_validator(mode="after")
+    def _distinct_repos(self) -> SourceConfig:
+        seen = [(repo.location, repo.ref) for repo in self.repos]
+        if len(set(seen)) != len(seen):
+            raise ValueError("`repos` lists the same location and ref twice; remove one")
+        return self
+
+
+class ParallelConfig(_Section):
+    """How per-file extraction is spread over processes (the extraction flow's task runner)."""
+
+    workers: int = Field(
+        2, ge=1, description="Processes of the local pool (Prefect `ProcessPoolTaskRunner`)."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Run extraction batches on Ray (`RayTaskRunner`): a cluster address such as "
+        "`ray://head:10001`, or `local` to start Ray on this machine. Empty uses the local pool.",
+    )
+    batch_bytes: int = Field(
+        4_000_000, ge=10_000, description="Source bytes per extraction task (one task per batch)."
+    )
+    min_parallel_bytes: int = Field(
+        24_000_000,
+        ge=0,
+        description="Below this many bytes to parse, extraction stays in the flow's process: "
+        "starting a pool costs ~8 s on 2 cores, more than it saves on a small repository.",
     )
 
 
@@ -174,6 +262,53 @@ class RegistryConfig(_Section):
     model_name: str = Field("repotune-code-model", description="MLflow registered model name.")
 
 
+class HistoryConfig(_Section):
+    """Which commits of the repository's history become before/after change pairs."""
+
+    enabled: bool = Field(True, description="Mine first-parent history into change pairs.")
+    max_commits: int | None = Field(
+        200, ge=1, description="Newest first-parent commits walked; empty walks them all."
+    )
+    since: str | None = Field(
+        None,
+        description="ISO date or timestamp (`2025-01-31`, naive means UTC): older commits are "
+        "not walked.",
+    )
+    stop_at: str | None = Field(
+        None,
+        description="A ref (e.g. the champion's commit): commits reachable from it are not walked.",
+    )
+    max_diff_lines: int = Field(
+        400,
+        ge=1,
+        description="Commits changing more lines than this in selected files are dropped as "
+        "'oversized' (mass edits teach nothing function-sized).",
+    )
+    bot_authors: list[str] = Field(
+        default_factory=lambda: [
+            "[bot]",
+            "dependabot",
+            "renovate",
+            "github-actions",
+            "pre-commit-ci",
+        ],
+        description="Case-insensitive substrings of an author name or email whose commits are "
+        "dropped as 'bot_author'.",
+    )
+
+    @model_validator(mode="after")
+    def _since_parses(self) -> HistoryConfig:
+        if self.since is not None:
+            try:
+                datetime.fromisoformat(self.since)
+            except ValueError:
+                raise ValueError(
+                    f"`since` ({self.since!r}) is not an ISO date; write e.g. 2025-01-31 or "
+                    "2025-01-31T12:00:00+00:00"
+                ) from None
+        return self
+
+
 class PipelineConfig(_Section):
     """Everything one `build_model` run needs; each section configures one stage."""
 
@@ -182,12 +317,14 @@ class PipelineConfig(_Section):
     )
     cache: bool = Field(True, description="Reuse cached extraction and datasets (Prefect cache).")
     source: SourceConfig = Field(default_factory=SourceConfig)
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     base_model: BaseModelConfig = Field(default_factory=BaseModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""

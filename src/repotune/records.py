@@ -85,3 +85,39 @@ class Sample:
         data = asdict(self)
         data["labels"] = json.dumps(self.labels, sort_keys=True)
         return data
+
+
+@dataclass(frozen=True)
+class ChangePair:
+    """One function as it was before and after a commit that changed it (from ``history``).
+
+    ``before``/``after`` are the unit's code (header + body) on each side, already scrubbed;
+    ``kind`` is the classifier's verdict (see ``repotune.history.classify``). The id hashes what
+    was learned from, not where it was found, so the same edit mined twice is one record.
+    """
+
+    repo: str
+    commit: str
+    parent: str
+    committed_at: str
+    message: str
+    path: str
+    language: str
+    qualname: str
+    before: str
+    after: str
+    kind: Literal["bugfix", "refactor", "feature", "other"]
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(
+                self, "id", content_id(self.path, self.qualname, self.before, self.after)
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChangePair:
+        return cls(**data)

@@ -9,6 +9,8 @@ Layout (all under ``PipelineConfig.workspace``)::
     prefect/                          PREFECT_HOME of the embedded Prefect API
     reports/                          gate reports and other human-readable outputs
     cache/blobs.sqlite                per-file extraction results by blob hash (incremental runs)
+    cache/history.sqlite              per-commit change pairs (history mining resumes from it)
+    cache/clones/                     bare clones of URL sources, fetched on later runs
 
 Outputs are content-addressed and written to a temporary sibling that is renamed into place, so two
 runs on one workspace never see a half-written dataset or model.
@@ -47,6 +49,14 @@ class Workspace:
     @property
     def extraction_cache(self) -> Path:
         return self.root / "cache" / "blobs.sqlite"
+
+    @property
+    def history_cache(self) -> Path:
+        return self.root / "cache" / "history.sqlite"
+
+    @property
+    def clones_dir(self) -> Path:
+        return self.root / "cache" / "clones"
 
     @property
     def reports_dir(self) -> Path:

@@ -71,14 +71,6 @@ class Counter{i}:
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="module")
 def sample_repo(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("repo")
     half = N_MODULES // 2
@@ -102,7 +94,9 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     from repotune.flows.pipeline import build_model
 
     workspace = tmp_path / "ws"
-    config = load_config("cpu-micro", [f"workspace={workspace}", f"source.repo={sample_repo}"])
+    config = load_config(
+        "cpu-micro", [f"workspace={workspace}", f"source.repos=[{{location: {sample_repo}}}]"]
+    )
     summary = build_model(config=config)
 
     # Dataset manifest counts match the repository.
@@ -119,7 +113,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
         "file_secret_file": 1,
     }
     assert units["secrets_scrubbed"] == {"aws_access_key": 1, "email": 1}
-    assert units["source"]["commit"] == git(sample_repo, "rev-parse", "HEAD")
+    assert units["sources"][0]["commit"] == git(sample_repo, "rev-parse", "HEAD")
     rows = manifests["completion"]["rows"]
     assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE + 1
     assert rows["test"] > 0
@@ -130,7 +124,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     name = config.registry.model_name
     version = client.get_model_version(name, "1")
     assert version.tags["semver"] == "1.0.0"
-    assert version.tags["source_commit"] == units["source"]["commit"]
+    assert version.tags["source_commit"] == units["sources"][0]["commit"]
     assert version.tags["dataset_fingerprint"] == summary["dataset"]
     assert version.tags["base_model"].startswith("repotune-offline-")
     tuned, base = summary["metrics"]["tuned"], summary["metrics"]["base"]
@@ -198,7 +192,11 @@ def test_failing_gate_stops_before_training_with_a_report(prefect_api, sample_re
     workspace = tmp_path / "ws"
     config = load_config(
         "cpu-micro",
-        [f"workspace={workspace}", f"source.repo={sample_repo}", "gate.min_samples_per_split=500"],
+        [
+            f"workspace={workspace}",
+            f"source.repos=[{{location: {sample_repo}}}]",
+            "gate.min_samples_per_split=500",
+        ],
     )
     with pytest.raises(GateFailed) as err:
         build_model(config=config)

@@ -17,7 +17,7 @@ def snapshot_units(extraction):
 def test_second_commit_reparses_only_the_changed_file(tmp_path, monkeypatch):
     repo = make_repo(tmp_path / "repo", {f"m{i}.py": FUNC.format(i=i) for i in range(20)})
     cache = BlobCache(tmp_path / "cache.sqlite")
-    source = SourceConfig(repo=str(repo))
+    source = SourceConfig()
     first = extract_snapshot(resolve_snapshot(str(repo)), source, cache)
     assert first.files_cached == 0
 
@@ -37,10 +37,10 @@ def test_second_commit_reparses_only_the_changed_file(tmp_path, monkeypatch):
 def test_a_renamed_file_reuses_its_result_under_its_new_path(tmp_path):
     repo = make_repo(tmp_path / "repo", {"old.py": FUNC.format(i=1), "b.py": FUNC.format(i=2)})
     cache = BlobCache(tmp_path / "cache.sqlite")
-    extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
+    extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
     git(repo, "mv", "old.py", "new.py")
     git(repo, "commit", "-qm", "rename")
-    moved = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
+    moved = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
     assert moved.files_cached == 2
     assert sorted(u.path for u in moved.units) == ["b.py", "new.py"]
 
@@ -48,8 +48,8 @@ def test_a_renamed_file_reuses_its_result_under_its_new_path(tmp_path):
 def test_dropped_files_are_cached_with_their_reason(tmp_path):
     repo = make_repo(tmp_path / "repo", {"ok.py": FUNC.format(i=1), "bad.py": "def (:\n"})
     cache = BlobCache(tmp_path / "cache.sqlite")
-    cold = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
-    warm = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
+    cold = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
+    warm = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
     assert warm.files_cached == 2
     assert cold.drops == warm.drops and warm.drops["file_syntax_error"] == 1
 
@@ -57,7 +57,7 @@ def test_dropped_files_are_cached_with_their_reason(tmp_path):
 def test_a_new_extractor_version_does_not_read_old_results(tmp_path, monkeypatch):
     repo = make_repo(tmp_path / "repo", {"a.py": FUNC.format(i=1)})
     cache = BlobCache(tmp_path / "cache.sqlite")
-    extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
+    extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
     monkeypatch.setitem(extract.EXTRACTOR_VERSIONS, "python", "py-next")
-    again = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), cache)
+    again = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(), cache)
     assert again.files_cached == 0

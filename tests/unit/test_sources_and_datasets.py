@@ -37,7 +37,7 @@ def test_only_tracked_files_at_the_ref_are_read(repo_factory):
     (repo / "a.py").write_text("uncommitted = True\n")
     files = list_tracked_files(first)
     assert sorted(f.path for f in files) == ["a.py", "notes.txt"]
-    extraction = extract_snapshot(first, SourceConfig(repo=str(repo)))
+    extraction = extract_snapshot(first, SourceConfig())
     assert [u.qualname for u in extraction.units] == ["a"]
     git(repo, "add", "untracked.py")
     git(repo, "commit", "-qm", "add u")
@@ -61,7 +61,7 @@ def test_bad_files_are_dropped_with_reasons(repo_factory):
             "README.md": "# docs\n",
         }
     )
-    cfg = SourceConfig(repo=str(repo), max_file_bytes=20_000, exclude=["skip/*"])
+    cfg = SourceConfig(max_file_bytes=20_000, exclude=["skip/*"])
     extraction = extract_snapshot(resolve_snapshot(str(repo)), cfg)
     assert [u.qualname for u in extraction.units] == ["g"]
     assert extraction.files_seen == 11
@@ -88,7 +88,7 @@ def test_symlinks_and_submodules_are_counted_never_followed(repo_factory, tmp_pa
     git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "sub")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "links")
-    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig())
     assert [u.qualname for u in extraction.units] == ["a"]
     assert extraction.drops["file_symlink"] == 2 and extraction.drops["file_submodule"] == 1
 
@@ -96,10 +96,10 @@ def test_symlinks_and_submodules_are_counted_never_followed(repo_factory, tmp_pa
 def test_repository_without_functions_is_a_clear_error(repo_factory):
     repo = repo_factory({"README.md": "# hi\n", "c.py": "X = 1\n"})
     with pytest.raises(SourceError, match="no functions"):
-        extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+        extract_snapshot(resolve_snapshot(str(repo)), SourceConfig())
     docs_only = repo_factory({"README.md": "# hi\n"}, name="docs")
     with pytest.raises(SourceError, match="no tracked file .* is selected"):
-        extract_snapshot(resolve_snapshot(str(docs_only)), SourceConfig(repo=str(docs_only)))
+        extract_snapshot(resolve_snapshot(str(docs_only)), SourceConfig())
 
 
 def test_file_split_is_deterministic_disjoint_and_never_empty():
@@ -117,9 +117,9 @@ def test_datasets_are_content_addressed_and_split_by_file(repo_factory, tmp_path
     repo = repo_factory(repo_files(10))
     ws = Workspace.at(tmp_path / "ws")
     snapshot = resolve_snapshot(str(repo))
-    units = build_units_dataset(snapshot, SourceConfig(repo=str(repo)), ws)
+    units = build_units_dataset([snapshot], SourceConfig(), ws)
     assert units.manifest["units"] == 10 and units.manifest["files_parsed"] == 10
-    again = build_units_dataset(snapshot, SourceConfig(repo=str(repo)), ws)
+    again = build_units_dataset([snapshot], SourceConfig(), ws)
     assert again == units
     completion = build_completion_dataset(units, DatasetConfig(), ws)
     manifest = completion.manifest
@@ -137,7 +137,7 @@ def test_datasets_are_content_addressed_and_split_by_file(repo_factory, tmp_path
 def test_stdlib_corpus_never_holds_a_test_file(repo_factory, tmp_path, monkeypatch):
     repo = repo_factory(repo_files(6))
     ws = Workspace.at(tmp_path / "ws")
-    units = build_units_dataset(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)), ws)
+    units = build_units_dataset([resolve_snapshot(str(repo))], SourceConfig(), ws)
     completion = build_completion_dataset(units, DatasetConfig(), ws)
     test_path = next(r["path"] for r in completion.read("files") if r["split"] == "test")
     train_path = next(r["path"] for r in completion.read("files") if r["split"] == "train")
@@ -163,7 +163,7 @@ def test_detached_head_reads_the_checked_out_commit(repo_factory):
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "b")
     git(repo, "checkout", "-q", "--detach", first)
-    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig())
     assert [u.qualname for u in extraction.units] == ["a"]
 
 
@@ -174,7 +174,7 @@ def test_a_50_mb_file_is_skipped_without_being_read(repo_factory, monkeypatch):
 
     real = extract.read_blobs
     monkeypatch.setattr(extract, "read_blobs", lambda r, b: read.extend(b) or real(r, b))
-    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig(repo=str(repo)))
+    extraction = extract_snapshot(resolve_snapshot(str(repo)), SourceConfig())
     assert extraction.drops["file_too_large"] == 1 and len(read) == 1
 
 
@@ -194,9 +194,7 @@ POLYGLOT = {
 
 def test_polyglot_repository_yields_units_in_every_language(repo_factory, tmp_path):
     repo = repo_factory(POLYGLOT)
-    source = SourceConfig(
-        repo=str(repo), include=["*.py", "*.ts", "*.go", "*.java", "*.rs", "*.rb"]
-    )
+    source = SourceConfig(include=["*.py", "*.ts", "*.go", "*.java", "*.rs", "*.rb"])
     extraction = extract_snapshot(resolve_snapshot(str(repo)), source)
     by_language = {u.language: u.qualname for u in extraction.units}
     assert by_language == {
@@ -208,7 +206,7 @@ def test_polyglot_repository_yields_units_in_every_language(repo_factory, tmp_pa
     }
     assert extraction.drops["file_unsupported_language"] == 1
     ws = Workspace.at(tmp_path / "ws")
-    units = build_units_dataset(resolve_snapshot(str(repo)), source, ws)
+    units = build_units_dataset([resolve_snapshot(str(repo))], source, ws)
     assert units.manifest["units_by_language"]["go"] == 1
     completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=1), ws)
     assert completion.manifest["drops"] == {"language_not_trained": 4}

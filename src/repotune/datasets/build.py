@@ -8,11 +8,11 @@ re-runs without reading a file, and a changed one can never be served a stale da
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from repotune import __version__
 from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
 from repotune.datasets.completion import (
+    FileKeys,
     build_completion_samples,
     split_counts,
     split_files,
@@ -20,9 +20,17 @@ from repotune.datasets.completion import (
 from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
 from repotune.errors import RepotuneError
 from repotune.modeling.corpus import stdlib_corpus
-from repotune.parsing.blob_cache import BlobCache
-from repotune.parsing.extract import extract_snapshot
-from repotune.parsing.python_units import EXTRACTOR_VERSION
+from repotune.parsing.blob_cache import BlobCache, BlobResult
+from repotune.parsing.extract import (
+    EXTRACTOR_VERSIONS,
+    Extraction,
+    ExtractionPlan,
+    MapBatches,
+    assemble,
+    in_process,
+    plan_extraction,
+)
+from repotune.privacy import SCRUBBER_VERSION
 from repotune.records import CodeUnit
 from repotune.sources.git import Snapshot
 from repotune.workspace import Workspace
@@ -31,9 +39,14 @@ UNITS_STAGE = "units"
 COMPLETION_STAGE = "completion"
 
 
-def units_fingerprint(snapshot: Snapshot, source: SourceConfig) -> str:
+def units_fingerprint(snapshots: list[Snapshot], source: SourceConfig) -> str:
     return fingerprint(
-        UNITS_STAGE, snapshot.repo, snapshot.commit, source.model_dump(), EXTRACTOR_VERSION
+        UNITS_STAGE,
+        [(snapshot.origin, snapshot.commit) for snapshot in snapshots],
+        source.model_dump(exclude={"repos"}),
+        EXTRACTOR_VERSIONS,
+        SCRUBBER_VERSION,
+        __version__,
     )
 
 
@@ -41,24 +54,42 @@ def completion_fingerprint(units: DatasetRef, cfg: DatasetConfig) -> str:
     return fingerprint(COMPLETION_STAGE, units.fingerprint, cfg.model_dump(), __version__)
 
 
-def build_units_dataset(
-    snapshot: Snapshot, source: SourceConfig, workspace: Workspace
+def source_manifest(snapshots: list[Snapshot]) -> list[dict[str, str]]:
+    return [{"repo": s.origin, "name": s.name, "ref": s.ref, "commit": s.commit} for s in snapshots]
+
+
+def plan_units(
+    snapshots: list[Snapshot], source: SourceConfig, workspace: Workspace
+) -> list[ExtractionPlan]:
+    """Select every repository's files and find those already parsed in the blob cache."""
+    cache = BlobCache(workspace.extraction_cache)
+    return [plan_extraction(snapshot, source, cache) for snapshot in snapshots]
+
+
+def write_units_dataset(
+    plans: list[ExtractionPlan],
+    fresh: dict[tuple[str, str], BlobResult],
+    source: SourceConfig,
+    workspace: Workspace,
 ) -> DatasetRef:
-    """Extract the snapshot's code units (or find them already extracted) and store them."""
-    fp = units_fingerprint(snapshot, source)
-    existing = dataset_ref(workspace, UNITS_STAGE, fp)
-    if existing.exists():
-        return existing
-    extraction = extract_snapshot(snapshot, source, BlobCache(workspace.extraction_cache))
+    """Cache the freshly parsed files, attach every result to its file, store the units."""
+    if fresh:
+        BlobCache(workspace.extraction_cache).put_many(fresh)
+    snapshots = [plan.snapshot for plan in plans]
+    extraction = Extraction()
+    for plan in plans:
+        extraction.merge(assemble(plan, fresh))
     manifest = {
-        "source": {"repo": snapshot.repo, "ref": snapshot.ref, "commit": snapshot.commit},
-        "extractor_version": EXTRACTOR_VERSION,
+        "sources": source_manifest(snapshots),
+        "extractor_versions": EXTRACTOR_VERSIONS,
+        "scrubber_version": SCRUBBER_VERSION,
         "files_seen": extraction.files_seen,
         "files_parsed": len(extraction.files),
         "files_from_cache": extraction.files_cached,
         "units": len(extraction.units),
         "units_by_kind": dict(Counter(unit.kind for unit in extraction.units)),
         "units_by_language": dict(Counter(unit.language for unit in extraction.units)),
+        "units_with_tests": sum(1 for unit in extraction.units if unit.related_tests),
         "drops": dict(sorted(extraction.drops.items())),
         "secrets_scrubbed": dict(sorted(extraction.findings.items())),
     }
@@ -66,7 +97,28 @@ def build_units_dataset(
         "units": [unit.to_dict() for unit in extraction.units],
         "files": extraction.files,
     }
-    return write_dataset(workspace, UNITS_STAGE, fp, tables, manifest)
+    return write_dataset(
+        workspace, UNITS_STAGE, units_fingerprint(snapshots, source), tables, manifest
+    )
+
+
+def build_units_dataset(
+    snapshots: list[Snapshot],
+    source: SourceConfig,
+    workspace: Workspace,
+    map_batches: MapBatches | None = None,
+    batch_bytes: int = 4_000_000,
+) -> DatasetRef:
+    """Extract the snapshots' code units (or find them already extracted) and store them."""
+    existing = dataset_ref(workspace, UNITS_STAGE, units_fingerprint(snapshots, source))
+    if existing.exists():
+        return existing
+    plans = plan_units(snapshots, source, workspace)
+    fresh: dict[tuple[str, str], BlobResult] = {}
+    for plan in plans:
+        for results in (map_batches or in_process)(plan.jobs(batch_bytes)):
+            fresh.update(results)
+    return write_units_dataset(plans, fresh, source, workspace)
 
 
 def build_completion_dataset(
@@ -78,9 +130,10 @@ def build_completion_dataset(
     if existing.exists():
         return existing
     units = [CodeUnit.from_dict(row) for row in units_ref.read("units")]
-    file_paths = [row["path"] for row in units_ref.read("files")]
+    keys = FileKeys(units_ref.manifest["sources"])
+    file_paths = [keys(row["repo"], row["path"]) for row in units_ref.read("files")]
     file_splits = split_files(file_paths, cfg.test_fraction, cfg.split_salt)
-    samples, drops = build_completion_samples(units, file_splits, cfg)
+    samples, drops = build_completion_samples(units, file_splits, cfg, keys)
     if not samples:
         raise RepotuneError(
             "dataset",
@@ -90,7 +143,7 @@ def build_completion_dataset(
     units_manifest = units_ref.manifest
     manifest = {
         "task": "completion",
-        "source": units_manifest["source"],
+        "sources": units_manifest["sources"],
         "units_fingerprint": units_ref.fingerprint,
         "config": cfg.model_dump(),
         **split_counts(samples, file_splits),
@@ -114,10 +167,14 @@ def pretraining_corpus(
     files memorised by the base). With ``corpus: train_files`` it is the train-split files.
     """
     split_of = {row["path"]: row["split"] for row in completion_ref.read("files")}
-    files = units_ref.read("files")
+    keys = FileKeys(units_ref.manifest["sources"])
+    files = [
+        (split_of.get(keys(row["repo"], row["path"])), row["text"])
+        for row in units_ref.read("files")
+    ]
     if base.corpus == "train_files":
-        return [row["text"] for row in files if split_of.get(row["path"]) == "train"]
-    test_texts = {row["text"] for row in files if split_of.get(row["path"]) == "test"}
+        return [text for split, text in files if split == "train"]
+    test_texts = {text for split, text in files if split == "test"}
     return [text for text in stdlib_corpus(base.corpus_max_bytes) if text not in test_texts]
 
 
@@ -133,11 +190,14 @@ def split_rows(completion_ref: DatasetRef, split: str) -> list[dict[str, str]]:
 def dataset_summary_markdown(completion_ref: DatasetRef) -> str:
     """A short human summary of a completion dataset, for a Prefect artifact and the CLI."""
     manifest = completion_ref.manifest
-    source = manifest["source"]
+    sources = ", ".join(
+        f"`{source['name']}` @ `{source['commit'][:12]}` ({source['ref']})"
+        for source in manifest["sources"]
+    )
     lines = [
         f"# Completion dataset `{completion_ref.fingerprint}`",
         "",
-        f"Source: `{Path(source['repo']).name}` @ `{source['commit'][:12]}` ({source['ref']})",
+        f"Sources: {sources}",
         "",
         "| split | samples | files |",
         "|---|---:|---:|",

@@ -44,7 +44,19 @@ def split_files(paths: Iterable[str], test_fraction: float, salt: str) -> dict[s
     return splits
 
 
-def completion_sample(unit: CodeUnit, split: str) -> Sample:
+class FileKeys:
+    """How files are named in splits and samples: the path, prefixed with the repository's name
+    when a dataset spans several repositories (two repositories may both have ``setup.py``)."""
+
+    def __init__(self, sources: list[dict[str, str]]) -> None:
+        self.names = {source["repo"]: source["name"] for source in sources}
+        self.multi = len(sources) > 1
+
+    def __call__(self, repo: str, path: str) -> str:
+        return f"{self.names[repo]}/{path}" if self.multi else path
+
+
+def completion_sample(unit: CodeUnit, split: str, path: str) -> Sample:
     """The prompt is what a developer has written before the body: class headers, decorators,
     signature and docstring; the completion is the body, as it stands in the file."""
     return Sample(
@@ -52,21 +64,22 @@ def completion_sample(unit: CodeUnit, split: str) -> Sample:
         prompt=unit.enclosing + unit.header,
         completion=unit.body,
         source_id=unit.id,
-        path=unit.path,
+        path=path,
         split=split,
         labels={"kind": unit.kind, "qualname": unit.qualname, "language": unit.language},
     )
 
 
 def build_completion_samples(
-    units: Iterable[CodeUnit], file_splits: dict[str, str], cfg: DatasetConfig
+    units: Iterable[CodeUnit], file_splits: dict[str, str], cfg: DatasetConfig, keys: FileKeys
 ) -> tuple[list[Sample], Counter[str]]:
     """Samples in a stable order plus the count of dropped units by reason."""
     drops: Counter[str] = Counter()
     seen: set[str] = set()
     samples = []
-    for unit in sorted(units, key=lambda u: (u.path, u.start_line, u.qualname)):
-        sample = completion_sample(unit, file_splits[unit.path])
+    for unit in sorted(units, key=lambda u: (u.repo, u.path, u.start_line, u.qualname)):
+        path = keys(unit.repo, unit.path)
+        sample = completion_sample(unit, file_splits[path], path)
         if unit.language not in TRAINED_LANGUAGES:
             drops["language_not_trained"] += 1
         elif len(sample.completion.strip()) < cfg.min_completion_chars:

@@ -9,10 +9,10 @@ from prefect.states import State
 
 from repotune.config import PipelineConfig
 from repotune.datasets.store import DatasetRef
+from repotune.flows.extraction import extract_code_units
 from repotune.tasks.data import (
     build_completion_dataset,
-    extract_code_units,
-    resolve_source,
+    resolve_sources,
     validate_dataset,
 )
 from repotune.tasks.model import (
@@ -54,14 +54,9 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     Returns a summary (samples per split, gate, base vs tuned metrics, registered version).
     """
     workspace = str(Workspace.at(config.workspace).root)
-    snapshot = resolve_source(config.source)
-    units, units_cached = _cached_dataset(
-        extract_code_units,
-        "extraction",
-        config.cache,
-        snapshot=snapshot,
-        source=config.source,
-        workspace=workspace,
+    snapshots = resolve_sources(config.source, workspace)
+    units, units_cached = extract_code_units(
+        snapshots, config.source, config.parallel, workspace, config.cache
     )
     completion, completion_cached = _cached_dataset(
         build_completion_dataset,
@@ -73,18 +68,19 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     )
     gate = validate_dataset(completion, config.gate, config.dataset, workspace)
     base = prepare_base_model(units, completion, config.base_model, workspace)
-    tracker = start_tracking(config, snapshot, completion, base, gate)
+    tracker = start_tracking(config, snapshots, completion, base, gate)
     try:
         trained = fine_tune(base, completion, config.train, tracker, workspace)
         evaluation = evaluate_models(
             base, trained.adapter_dir, completion, config.evaluation, tracker
         )
-        release = register_model(config, tracker, snapshot, completion, base, evaluation)
+        release = register_model(config, tracker, snapshots, completion, base, evaluation)
     except BaseException:
         fail_tracking(tracker)
         raise
     summary = {
-        "commit": snapshot.commit,
+        "commit": snapshots[0].commit,
+        "sources": {snapshot.origin: snapshot.commit for snapshot in snapshots},
         "dataset": completion.fingerprint,
         "samples": completion.manifest["rows"],
         "cached": {"extraction": units_cached, "dataset": completion_cached},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from repotune.config import SourceConfig
@@ -18,6 +18,7 @@ from repotune.errors import SourceError
 from repotune.parsing.blob_cache import BlobCache, BlobResult
 from repotune.parsing.python_units import EXTRACTOR_VERSION as PY_EXTRACTOR_VERSION
 from repotune.parsing.python_units import FileOrigin, extract_units
+from repotune.parsing.related_tests import link_related_tests
 from repotune.parsing.treesitter_grammars import grammar_for_path
 from repotune.parsing.treesitter_units import EXTRACTOR_VERSION as TS_EXTRACTOR_VERSION
 from repotune.parsing.treesitter_units import extract_ts_units
@@ -42,6 +43,15 @@ class Extraction:
     files_seen: int = 0
     files_cached: int = 0
     findings: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: Extraction) -> None:
+        """Add another repository's extraction to this one."""
+        self.units.extend(other.units)
+        self.files.extend(other.files)
+        self.drops.update(other.drops)
+        self.files_seen += other.files_seen
+        self.files_cached += other.files_cached
+        self.findings.update(other.findings)
 
 
 def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[str]):
@@ -116,54 +126,145 @@ def process_blob(raw: bytes, path: str) -> BlobResult:
     return BlobResult(None, scrubbed.text, fields, dict(drops), dict(scrubbed.findings))
 
 
-def extract_snapshot(
-    snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None = None
-) -> Extraction:
-    """Parse each selected tracked file at the snapshot's commit into code units.
+@dataclass(frozen=True)
+class BlobJob:
+    """One file to parse: its bytes travel with it, so any worker (a local process, a Ray node
+    without the repository) can run it."""
 
-    With a ``cache``, files whose blob was processed before (by this extractor version) are not
-    read or parsed again: a new commit costs only what it changed.
-    """
+    blob: str
+    variant: str
+    path: str
+    raw: bytes
+
+
+def process_jobs(jobs: list[BlobJob]) -> dict[tuple[str, str], BlobResult]:
+    """Parse a batch of files: the unit of parallel work handed to the task runner."""
     with _gc_paused():
-        return _extract(snapshot, source, cache)
+        return {(job.blob, job.variant): process_blob(job.raw, job.path) for job in jobs}
 
 
-def _extract(snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None) -> Extraction:
+@dataclass
+class ExtractionPlan:
+    """What one snapshot needs: the selected files, the results already cached, the rest to do."""
+
+    snapshot: Snapshot
+    wanted: list[TrackedFile]
+    key_of: dict[str, tuple[str, str]]
+    done: dict[tuple[str, str], BlobResult]
+    drops: Counter[str]
+    files_seen: int
+    files_cached: int
+
+    def todo(self) -> dict[tuple[str, str], str]:
+        """Cache keys still to compute, each with one path that chooses its grammar."""
+        return {
+            self.key_of[item.path]: item.path
+            for item in self.wanted
+            if self.key_of[item.path] not in self.done
+        }
+
+    def jobs(self, batch_bytes: int) -> list[list[BlobJob]]:
+        """The files to parse, read from git in one pass and cut into batches of about
+        ``batch_bytes`` (largest first, so no batch is left running alone at the end)."""
+        todo = self.todo()
+        raws = dict(read_blobs(self.snapshot.repo, sorted({blob for blob, _ in todo})))
+        jobs = sorted(
+            (BlobJob(blob, variant, path, raws[blob]) for (blob, variant), path in todo.items()),
+            key=lambda job: -len(job.raw),
+        )
+        batches: list[list[BlobJob]] = []
+        size = batch_bytes
+        for job in jobs:
+            if size >= batch_bytes:
+                batches.append([])
+                size = 0
+            batches[-1].append(job)
+            size += len(job.raw)
+        return batches
+
+
+def plan_extraction(
+    snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None = None
+) -> ExtractionPlan:
+    """Select the snapshot's files and look each up in the cache by (blob hash, variant)."""
     tracked = list_tracked_files(snapshot)
-    result = Extraction(files_seen=len(tracked))
-    wanted = list(_selected(tracked, source, result.drops))
+    drops: Counter[str] = Counter()
+    wanted = list(_selected(tracked, source, drops))
     if not wanted:
         raise SourceError(
-            f"no tracked file in {snapshot.repo}@{snapshot.ref} is selected by `source.include` "
-            f"{source.include} (skipped: {dict(result.drops) or 'none, the tree is empty'})",
+            f"no tracked file in {snapshot.origin}@{snapshot.ref} is selected by `source.include` "
+            f"{source.include} (skipped: {dict(drops) or 'none, the tree is empty'})",
             "commit code files or widen `source.include`",
         )
     key_of = {item.path: (item.blob, cache_variant(grammar_of(item.path))) for item in wanted}
     done = cache.get_many(key_of.values()) if cache else {}
-    result.files_cached = sum(1 for item in wanted if key_of[item.path] in done)
-    todo = {key_of[item.path]: item.path for item in wanted if key_of[item.path] not in done}
-    raws = dict(read_blobs(snapshot.repo, sorted({blob for blob, _ in todo})))
-    fresh = {key: process_blob(raws[key[0]], path) for key, path in todo.items()}
-    if cache and fresh:
-        cache.put_many(fresh)
-    done.update(fresh)
-    for item in wanted:
-        blob_result = done[key_of[item.path]]
-        if blob_result.reason:
-            result.drops[f"file_{blob_result.reason}"] += 1
-            continue
-        result.drops.update(blob_result.drops)
-        result.findings.update(blob_result.findings)
-        location = {"repo": snapshot.repo, "commit": snapshot.commit, "path": item.path}
-        result.units.extend(
-            CodeUnit.from_dict({**f, **location, "code": f["header"] + f["body"]})
-            for f in blob_result.units
-        )
-        result.files.append({"path": item.path, "blob": item.blob, "text": blob_result.text})
-    if not result.units:
-        raise SourceError(
-            f"found no functions to learn from in {snapshot.repo}@{snapshot.ref} "
-            f"({len(wanted)} files selected, drops: {dict(result.drops) or 'none'})",
-            "point --repo at a repository with functions or methods, or widen `source.include`",
-        )
+    cached = sum(1 for item in wanted if key_of[item.path] in done)
+    return ExtractionPlan(snapshot, wanted, key_of, done, drops, len(tracked), cached)
+
+
+def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> Extraction:
+    """Attach each file's (cached or fresh) result to its path and commit."""
+    snapshot = plan.snapshot
+    done = {**plan.done, **fresh}
+    result = Extraction(
+        drops=Counter(plan.drops), files_seen=plan.files_seen, files_cached=plan.files_cached
+    )
+    with _gc_paused():
+        for item in plan.wanted:
+            blob_result = done[plan.key_of[item.path]]
+            if blob_result.reason:
+                result.drops[f"file_{blob_result.reason}"] += 1
+                continue
+            result.drops.update(blob_result.drops)
+            result.findings.update(blob_result.findings)
+            location = {"repo": snapshot.origin, "commit": snapshot.commit, "path": item.path}
+            result.units.extend(
+                CodeUnit.from_dict({**f, **location, "code": f["header"] + f["body"]})
+                for f in blob_result.units
+            )
+            result.files.append(
+                {
+                    "repo": snapshot.origin,
+                    "path": item.path,
+                    "blob": item.blob,
+                    "text": blob_result.text,
+                }
+            )
+        if not result.units:
+            raise SourceError(
+                f"found no functions to learn from in {snapshot.origin}@{snapshot.ref} "
+                f"({len(plan.wanted)} files selected, drops: {dict(result.drops) or 'none'})",
+                "point --repo at a repository with functions or methods, or widen `source.include`",
+            )
+        result.units = link_related_tests(result.units)
     return result
+
+
+MapBatches = Callable[[list[list[BlobJob]]], Iterable[dict[tuple[str, str], BlobResult]]]
+
+
+def in_process(batches: list[list[BlobJob]]) -> Iterable[dict[tuple[str, str], BlobResult]]:
+    return map(process_jobs, batches)
+
+
+def extract_snapshot(
+    snapshot: Snapshot,
+    source: SourceConfig,
+    cache: BlobCache | None = None,
+    map_batches: MapBatches = in_process,
+    batch_bytes: int = 4_000_000,
+) -> Extraction:
+    """Parse each selected tracked file at the snapshot's commit into code units.
+
+    With a ``cache``, files whose blob was processed before (by this extractor version) are not
+    read or parsed again: a new commit costs only what it changed. ``map_batches`` runs the
+    batches of files (in this process by default; the flow hands them to its task runner).
+    """
+    with _gc_paused():
+        plan = plan_extraction(snapshot, source, cache)
+        fresh: dict[tuple[str, str], BlobResult] = {}
+        for results in map_batches(plan.jobs(batch_bytes)):
+            fresh.update(results)
+        if cache and fresh:
+            cache.put_many(fresh)
+        return assemble(plan, fresh)

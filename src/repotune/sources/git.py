@@ -21,6 +21,18 @@ class Snapshot:
     repo: str
     ref: str
     commit: str
+    origin: str = ""
+    """Where the repository comes from as configured: the URL of a cloned source, else ``repo``."""
+
+    def __post_init__(self) -> None:
+        if not self.origin:
+            object.__setattr__(self, "origin", self.repo)
+
+    @property
+    def name(self) -> str:
+        """Short name of the repository (its folder or URL stem), for display and file keys."""
+        stem = self.origin.rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
+        return stem.removesuffix(".git") or "repo"
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,23 @@ def _git(repo: str | Path, *args: str, input_bytes: bytes | None = None) -> byte
     return result.stdout
 
 
-def resolve_snapshot(repo: str, ref: str = "HEAD") -> Snapshot:
+def _work_root(path: Path, repo: str) -> str:
+    """The folder git commands run in: the top of a checkout, or a bare repository itself."""
+    bare = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--is-bare-repository"],
+        capture_output=True,
+        check=False,
+    )
+    if bare.returncode != 0:
+        raise SourceError(
+            f"{repo} is not a git repository", "run `git init` and commit, or pass another --repo"
+        )
+    if bare.stdout.strip() == b"true":
+        return str(path)
+    return _git(path, "rev-parse", "--show-toplevel").decode().strip()
+
+
+def resolve_snapshot(repo: str, ref: str = "HEAD", origin: str = "") -> Snapshot:
     """Check that ``repo`` is a git repository with ``ref`` and pin it to a commit SHA."""
     path = Path(repo).expanduser()
     if not path.exists():
@@ -58,14 +86,7 @@ def resolve_snapshot(repo: str, ref: str = "HEAD") -> Snapshot:
         )
     if not path.is_dir():
         raise SourceError(f"repository path {repo} is not a directory", "pass a git checkout")
-    inside = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, check=False
-    )
-    if inside.returncode != 0:
-        raise SourceError(
-            f"{repo} is not a git repository", "run `git init` and commit, or pass another --repo"
-        )
-    top = inside.stdout.decode().strip()
+    top = _work_root(path, repo)
     verify = subprocess.run(
         ["git", "-C", top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
         capture_output=True,
@@ -73,10 +94,15 @@ def resolve_snapshot(repo: str, ref: str = "HEAD") -> Snapshot:
     )
     if verify.returncode != 0:
         raise SourceError(
-            f"ref {ref!r} does not name a commit in {top}",
+            f"ref {ref!r} does not name a commit in {origin or top}",
             "commit something first or pass an existing --ref",
         )
-    return Snapshot(repo=str(Path(top).resolve()), ref=ref, commit=verify.stdout.decode().strip())
+    return Snapshot(
+        repo=str(Path(top).resolve()),
+        ref=ref,
+        commit=verify.stdout.decode().strip(),
+        origin=origin,
+    )
 
 
 def list_tracked_files(snapshot: Snapshot) -> list[TrackedFile]:
@@ -122,3 +148,12 @@ def read_blobs(repo: str, blobs: list[str]) -> Iterator[tuple[str, bytes]]:
         content = out[start : start + int(size)]
         pos = start + int(size) + 1
         yield sha.decode(), content
+
+
+def source_tags(snapshots: list[Snapshot]) -> dict[str, str]:
+    """Lineage tags of a model: the first repository as ``source_repo``/``source_commit``, and
+    every repository as ``origin@commit`` in ``source_commits`` when there are several."""
+    tags = {"source_repo": snapshots[0].origin, "source_commit": snapshots[0].commit}
+    if len(snapshots) > 1:
+        tags["source_commits"] = " ".join(f"{s.origin}@{s.commit}" for s in snapshots)
+    return tags

@@ -1,42 +1,90 @@
 """Prefect tasks of the data stages: thin wrappers over :mod:`repotune.datasets.build`.
 
-Extraction and dataset building are cached by content address (commit + config + code version), so
-an unchanged repository re-runs in seconds and Prefect shows those task runs as ``Cached``.
+Extraction is content-addressed (commits + config + code version): an unchanged repository finds
+its units already stored, and a changed one re-parses only the files whose blobs are new. The
+completion dataset is cached by Prefect on the same kind of key, so those runs show as ``Cached``.
 """
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from repotune.blocks.git_credentials import load_git_auth
 from repotune.config import DatasetConfig, GateConfig, SourceConfig
 from repotune.datasets import build
-from repotune.datasets.store import DatasetRef
+from repotune.datasets.store import DatasetRef, dataset_ref
 from repotune.errors import GateFailed
+from repotune.parsing.blob_cache import BlobResult
+from repotune.parsing.extract import BlobJob, ExtractionPlan, process_jobs
 from repotune.quality.gate import run_completion_gate
-from repotune.sources.git import Snapshot, resolve_snapshot
+from repotune.sources.git import Snapshot
+from repotune.sources.remote import resolve_repo
 from repotune.workspace import Workspace
 
 
-@task(name="resolve-source", cache_policy=NO_CACHE)
-def resolve_source(source: SourceConfig) -> Snapshot:
-    """Pin the configured repository and ref to a commit SHA."""
-    return resolve_snapshot(source.repo, source.ref)
+@task(name="resolve-sources", cache_policy=NO_CACHE)
+def resolve_sources(source: SourceConfig, workspace: str) -> list[Snapshot]:
+    """Pin every configured repository to a commit, cloning or fetching URL sources first."""
+    clones = Workspace.at(workspace).clones_dir
+    snapshots = []
+    for spec in source.repos:
+        auth = load_git_auth(spec.credentials) if spec.credentials else None
+        snapshot = resolve_repo(spec, clones, auth)
+        get_run_logger().info("source %s @ %s", snapshot.origin, snapshot.commit[:12])
+        snapshots.append(snapshot)
+    return snapshots
 
 
-def _units_key(_context, params) -> str:
-    return "units-" + build.units_fingerprint(params["snapshot"], params["source"])
+@task(name="find-extracted-units", cache_policy=NO_CACHE)
+def find_extracted_units(
+    snapshots: list[Snapshot], source: SourceConfig, workspace: str
+) -> DatasetRef | None:
+    """The units dataset of exactly these commits and settings, if an earlier run stored it."""
+    ref = dataset_ref(
+        Workspace.at(workspace), build.UNITS_STAGE, build.units_fingerprint(snapshots, source)
+    )
+    return ref if ref.exists() else None
+
+
+@task(name="plan-extraction", cache_policy=NO_CACHE)
+def plan_extraction(
+    snapshots: list[Snapshot], source: SourceConfig, workspace: str, batch_bytes: int
+) -> tuple[list[ExtractionPlan], list[list[BlobJob]]]:
+    """Select files, look them up in the blob cache, and batch the ones left to parse."""
+    plans = build.plan_units(snapshots, source, Workspace.at(workspace))
+    batches = [batch for plan in plans for batch in plan.jobs(batch_bytes)]
+    cached = sum(plan.files_cached for plan in plans)
+    todo = sum(len(batch) for batch in batches)
+    get_run_logger().info(
+        "extraction: %d files from the blob cache, %d to parse in %d batches",
+        cached,
+        todo,
+        len(batches),
+    )
+    return plans, batches
+
+
+@task(name="parse-files", cache_policy=NO_CACHE)
+def parse_files(jobs: list[BlobJob]) -> dict[tuple[str, str], BlobResult]:
+    """Scrub and parse one batch of files (runs on the extraction flow's task runner)."""
+    return process_jobs(jobs)
+
+
+@task(name="write-units", cache_policy=NO_CACHE)
+def write_units(
+    plans: list[ExtractionPlan],
+    fresh: dict[tuple[str, str], BlobResult],
+    source: SourceConfig,
+    workspace: str,
+) -> DatasetRef:
+    """Cache the parsed files, link units to their tests and store the units dataset."""
+    return build.write_units_dataset(plans, fresh, source, Workspace.at(workspace))
 
 
 def _completion_key(_context, params) -> str:
     return "completion-" + build.completion_fingerprint(params["units"], params["dataset"])
-
-
-@task(name="extract-code-units", cache_key_fn=_units_key, persist_result=True)
-def extract_code_units(snapshot: Snapshot, source: SourceConfig, workspace: str) -> DatasetRef:
-    """Extract functions and methods from the tracked files at the snapshot's commit."""
-    return build.build_units_dataset(snapshot, source, Workspace.at(workspace))
 
 
 @task(name="build-completion-dataset", cache_key_fn=_completion_key, persist_result=True)

@@ -20,7 +20,7 @@ from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.release import release_candidate
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
-from repotune.sources.git import Snapshot
+from repotune.sources.git import Snapshot, source_tags
 from repotune.training.sft import TrainResult, train_lora
 from repotune.workspace import Workspace
 
@@ -54,7 +54,7 @@ def _resolve_tracking_uri(config: PipelineConfig, workspace: Workspace) -> str:
 @task(name="start-tracking", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def start_tracking(
     config: PipelineConfig,
-    snapshot: Snapshot,
+    snapshots: list[Snapshot],
     completion: DatasetRef,
     base: BaseModelInfo,
     gate: dict,
@@ -66,10 +66,9 @@ def start_tracking(
     tracker = RunTracker.start(
         uri,
         config.registry.experiment,
-        run_name=f"build-{snapshot.commit[:8]}",
+        run_name=f"build-{snapshots[0].commit[:8]}",
         tags={
-            "source_repo": snapshot.repo,
-            "source_commit": snapshot.commit,
+            **source_tags(snapshots),
             "dataset_fingerprint": completion.fingerprint,
             "base_model": base.name,
             "config_hash": config.training_hash(),
@@ -143,7 +142,7 @@ def evaluate_models(
 def register_model(
     config: PipelineConfig,
     tracker: RunTracker,
-    snapshot: Snapshot,
+    snapshots: list[Snapshot],
     completion: DatasetRef,
     base: BaseModelInfo,
     evaluation: dict[str, dict[str, float]],
@@ -158,8 +157,7 @@ def register_model(
         lineage={
             "base_model_path": base.path,
             "dataset_fingerprint": completion.fingerprint,
-            "source_commit": snapshot.commit,
-            "source_repo": snapshot.repo,
+            **source_tags(snapshots),
         },
         candidate=evaluation["tuned"],
         base=evaluation["base"],
