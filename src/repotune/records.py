@@ -49,7 +49,9 @@ class CodeUnit:
     id: str = field(default="")
 
     def __post_init__(self) -> None:
-        if not self.id:
+        # A unit parsed from bytes alone (no path yet, as cached per blob) gets its id once it is
+        # placed in a file: hashing it here would be thrown away.
+        if not self.id and self.path:
             object.__setattr__(self, "id", content_id(self.path, self.qualname, self.code))
 
     def to_dict(self) -> dict[str, Any]:

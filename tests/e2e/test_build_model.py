@@ -118,6 +118,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert rows["train"] + rows["test"] == N_MODULES * UNITS_PER_MODULE + 1
     assert rows["test"] > 0
     assert summary["cached"] == {"extraction": False, "dataset": False}
+    assert summary["change_pairs"] == {}
 
     # The registry, read with MLflow's own client.
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
@@ -168,10 +169,28 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
 
     # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
-    # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
-    # new version is a patch release on the same base.
-    make_repo(sample_repo, {f"pkg/mod{N_MODULES}.py": module_source(N_MODULES)}, "third")
+    # new version is a patch release on the same base. History mining resumes: the two commits
+    # walked before come from the history store, and the fix becomes a bugfix pair.
+    fixed = module_source(0).replace("total += value * value", "total += abs(value) ** 2")
+    make_repo(
+        sample_repo,
+        {f"pkg/mod{N_MODULES}.py": module_source(N_MODULES), "pkg/mod0.py": fixed},
+        "fix: norm of negative values",
+    )
     third = build_model(config=config)
+    assert third["change_pairs"] == {"bugfix": 1}
+    changes = max(
+        (ref for ref in list_datasets(config_ws(workspace)) if ref.stage == "changes"),
+        key=lambda ref: ref.manifest["created"],
+    ).manifest
+    assert (changes["commits_walked"], changes["commits_from_store"]) == (3, 2)
+    pair = next(
+        row
+        for ref in list_datasets(config_ws(workspace))
+        if ref.stage == "changes"
+        for row in ref.read("pairs")
+    )
+    assert "value * value" in pair["before"] and "abs(value) ** 2" in pair["after"]
     assert third["cached"] == {"extraction": False, "dataset": False}
     assert third["commit"] == git(sample_repo, "rev-parse", "HEAD") != summary["commit"]
     assert third["base_model"] == summary["base_model"]

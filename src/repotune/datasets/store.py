@@ -69,10 +69,11 @@ def write_dataset(
     workspace: Workspace,
     stage: str,
     fp: str,
-    tables: Mapping[str, list[dict[str, Any]]],
+    tables: Mapping[str, list[dict[str, Any]] | Any],
     manifest: dict[str, Any],
 ) -> DatasetRef:
-    """Write ``tables`` as Parquet and the manifest, atomically; reuse an existing identical one."""
+    """Write ``tables`` (row dicts, or a ``pyarrow.Table`` with a fixed schema) as Parquet and the
+    manifest, atomically; reuse an existing identical one."""
     ref = dataset_ref(workspace, stage, fp)
     final = Path(ref.path)
     if ref.exists():
@@ -80,15 +81,19 @@ def write_dataset(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    arrow = {
+        name: rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
+        for name, rows in tables.items()
+    }
     with atomic_dir(final) as tmp:
-        for name, rows in tables.items():
-            pq.write_table(pa.Table.from_pylist(rows), tmp / f"{name}.parquet")
+        for name, table in arrow.items():
+            pq.write_table(table, tmp / f"{name}.parquet")
         full = {
             "stage": stage,
             "fingerprint": fp,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "repotune_version": __version__,
-            "tables": {name: len(rows) for name, rows in tables.items()},
+            "tables": {name: table.num_rows for name, table in arrow.items()},
             **manifest,
         }
         (tmp / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True), encoding="utf-8")

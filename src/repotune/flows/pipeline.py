@@ -12,6 +12,7 @@ from repotune.datasets.store import DatasetRef
 from repotune.flows.extraction import extract_code_units
 from repotune.tasks.data import (
     build_completion_dataset,
+    mine_change_pairs,
     resolve_sources,
     validate_dataset,
 )
@@ -49,7 +50,8 @@ def _cached_dataset(
 
 @flow(name="build-model")
 def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  # noqa: B008
-    """Extract → dataset → gate → base model → LoRA fine-tune → evaluate → register.
+    """Sources → extract (+ history pairs) → dataset → gate → base model → LoRA → evaluate →
+    register.
 
     Returns a summary (samples per split, gate, base vs tuned metrics, registered version).
     """
@@ -58,6 +60,7 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     units, units_cached = extract_code_units(
         snapshots, config.source, config.parallel, workspace, config.cache
     )
+    changes = mine_change_pairs(snapshots, config.source, config.history, workspace)
     completion, completion_cached = _cached_dataset(
         build_completion_dataset,
         "dataset",
@@ -68,7 +71,7 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     )
     gate = validate_dataset(completion, config.gate, config.dataset, workspace)
     base = prepare_base_model(units, completion, config.base_model, workspace)
-    tracker = start_tracking(config, snapshots, completion, base, gate)
+    tracker = start_tracking(config, snapshots, completion, changes, base, gate)
     try:
         trained = fine_tune(base, completion, config.train, tracker, workspace)
         evaluation = evaluate_models(
@@ -83,6 +86,7 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         "sources": {snapshot.origin: snapshot.commit for snapshot in snapshots},
         "dataset": completion.fingerprint,
         "samples": completion.manifest["rows"],
+        "change_pairs": changes.manifest["pairs_by_kind"],
         "cached": {"extraction": units_cached, "dataset": completion_cached},
         "gate": gate,
         "base_model": base.name,

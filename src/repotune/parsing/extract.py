@@ -28,8 +28,9 @@ from repotune.sources.filters import content_reason, path_reason
 from repotune.sources.git import Snapshot, TrackedFile, list_tracked_files, read_blobs
 
 EXTRACTOR_VERSIONS = {"python": PY_EXTRACTOR_VERSION, "tree-sitter": TS_EXTRACTOR_VERSION}
-CACHE_OMITS = ("repo", "commit", "path", "id", "code")
-"""Fields not cached: the location (re-attached per run) and what derives from the rest."""
+CACHE_OMITS = ("repo", "commit", "path", "id", "code", "related_tests")
+"""Fields not cached: the location (re-attached per run) and what derives from the rest or from
+other files (the tests that call a unit)."""
 LOCATION_FREE = FileOrigin(repo="", commit="", path="")
 
 
@@ -219,8 +220,7 @@ def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> 
             result.findings.update(blob_result.findings)
             location = {"repo": snapshot.origin, "commit": snapshot.commit, "path": item.path}
             result.units.extend(
-                CodeUnit.from_dict({**f, **location, "code": f["header"] + f["body"]})
-                for f in blob_result.units
+                CodeUnit(**f, **location, code=f["header"] + f["body"]) for f in blob_result.units
             )
             result.files.append(
                 {

@@ -12,8 +12,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
-from repotune.config import DatasetConfig, GateConfig, SourceConfig
+from repotune.config import DatasetConfig, GateConfig, HistoryConfig, SourceConfig
 from repotune.datasets import build
+from repotune.datasets.changes import build_changes_dataset, changes_summary_markdown
 from repotune.datasets.store import DatasetRef, dataset_ref
 from repotune.errors import GateFailed
 from repotune.parsing.blob_cache import BlobResult
@@ -81,6 +82,31 @@ def write_units(
 ) -> DatasetRef:
     """Cache the parsed files, link units to their tests and store the units dataset."""
     return build.write_units_dataset(plans, fresh, source, Workspace.at(workspace))
+
+
+@task(name="mine-change-pairs", cache_policy=NO_CACHE)
+def mine_change_pairs(
+    snapshots: list[Snapshot], source: SourceConfig, history: HistoryConfig, workspace: str
+) -> DatasetRef:
+    """Mine first-parent history into classified before/after pairs; publish their summary."""
+    ref = build_changes_dataset(snapshots, source, history, Workspace.at(workspace))
+    manifest = ref.manifest
+    logger = get_run_logger()
+    logger.info(
+        "history: %d change pairs from %d commits (%d from the history store) %s",
+        manifest["pairs"],
+        manifest["commits_walked"],
+        manifest["commits_from_store"],
+        manifest["pairs_by_kind"],
+    )
+    for repo in manifest["history_limited_by_shallow_clone"]:
+        logger.warning("history of %s is limited: it is a shallow clone", repo)
+    create_markdown_artifact(
+        key="change-pairs",
+        markdown=changes_summary_markdown(ref),
+        description="Before/after pairs mined from git history, by kind, and drop counts",
+    )
+    return ref
 
 
 def _completion_key(_context, params) -> str:

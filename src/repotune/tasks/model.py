@@ -56,6 +56,7 @@ def start_tracking(
     config: PipelineConfig,
     snapshots: list[Snapshot],
     completion: DatasetRef,
+    changes: DatasetRef,
     base: BaseModelInfo,
     gate: dict,
 ) -> RunTracker:
@@ -70,6 +71,7 @@ def start_tracking(
         tags={
             **source_tags(snapshots),
             "dataset_fingerprint": completion.fingerprint,
+            "changes_fingerprint": changes.fingerprint,
             "base_model": base.name,
             "config_hash": config.training_hash(),
             "gate_passed": str(gate["passed"]).lower(),
@@ -80,6 +82,7 @@ def start_tracking(
     tracker.log_params(config.model_dump(exclude={"workspace"}))
     tracker.log_dict(config.model_dump(), "config.json")
     tracker.log_dict(completion.manifest, "dataset/manifest.json")
+    tracker.log_dict(changes.manifest, "dataset/changes_manifest.json")
     tracker.log_dict(base.stats, "base_model/stats.json")
     return tracker
 
