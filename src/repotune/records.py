@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 
@@ -60,6 +60,10 @@ class CodeUnit:
         data = dict(self.__dict__)
         data["related_tests"] = list(self.related_tests)
         return data
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [item.name for item in fields(cls)]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CodeUnit:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pyarrow as pa
+
 from repotune import __version__
 from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
 from repotune.datasets.completion import (
@@ -27,6 +29,7 @@ from repotune.parsing.extract import (
     ExtractionPlan,
     MapBatches,
     assemble,
+    gc_paused,
     in_process,
     plan_extraction,
 )
@@ -58,12 +61,21 @@ def source_manifest(snapshots: list[Snapshot]) -> list[dict[str, str]]:
     return [{"repo": s.origin, "name": s.name, "ref": s.ref, "commit": s.commit} for s in snapshots]
 
 
+def units_table(units: list[CodeUnit]) -> pa.Table:
+    """Units as an Arrow table built column by column: 2-3x faster than row dicts on 50k units,
+    which matters on a re-run that re-parses one file and rewrites all of them."""
+    columns = {name: [getattr(unit, name) for unit in units] for name in CodeUnit.field_names()}
+    columns["related_tests"] = [list(tests) for tests in columns["related_tests"]]
+    return pa.table(columns)
+
+
 def plan_units(
     snapshots: list[Snapshot], source: SourceConfig, workspace: Workspace
 ) -> list[ExtractionPlan]:
     """Select every repository's files and find those already parsed in the blob cache."""
     cache = BlobCache(workspace.extraction_cache)
-    return [plan_extraction(snapshot, source, cache) for snapshot in snapshots]
+    with gc_paused():
+        return [plan_extraction(snapshot, source, cache) for snapshot in snapshots]
 
 
 def write_units_dataset(
@@ -73,6 +85,16 @@ def write_units_dataset(
     workspace: Workspace,
 ) -> DatasetRef:
     """Cache the freshly parsed files, attach every result to its file, store the units."""
+    with gc_paused():
+        return _write_units_dataset(plans, fresh, source, workspace)
+
+
+def _write_units_dataset(
+    plans: list[ExtractionPlan],
+    fresh: dict[tuple[str, str], BlobResult],
+    source: SourceConfig,
+    workspace: Workspace,
+) -> DatasetRef:
     if fresh:
         BlobCache(workspace.extraction_cache).put_many(fresh)
     snapshots = [plan.snapshot for plan in plans]
@@ -93,10 +115,7 @@ def write_units_dataset(
         "drops": dict(sorted(extraction.drops.items())),
         "secrets_scrubbed": dict(sorted(extraction.findings.items())),
     }
-    tables = {
-        "units": [unit.to_dict() for unit in extraction.units],
-        "files": extraction.files,
-    }
+    tables = {"units": units_table(extraction.units), "files": extraction.files}
     return write_dataset(
         workspace, UNITS_STAGE, units_fingerprint(snapshots, source), tables, manifest
     )

@@ -28,9 +28,9 @@ from repotune.sources.filters import content_reason, path_reason
 from repotune.sources.git import Snapshot, TrackedFile, list_tracked_files, read_blobs
 
 EXTRACTOR_VERSIONS = {"python": PY_EXTRACTOR_VERSION, "tree-sitter": TS_EXTRACTOR_VERSION}
-CACHE_OMITS = ("repo", "commit", "path", "id", "code", "related_tests")
-"""Fields not cached: the location (re-attached per run) and what derives from the rest or from
-other files (the tests that call a unit)."""
+CACHE_OMITS = ("repo", "commit", "path", "id", "code", "related_tests", "imports")
+"""Fields not cached per unit: the location (re-attached per run), what derives from the rest or
+from other files (the tests that call a unit), and the file's imports (cached once per file)."""
 LOCATION_FREE = FileOrigin(repo="", commit="", path="")
 
 
@@ -74,7 +74,7 @@ def _selected(tracked: list[TrackedFile], source: SourceConfig, drops: Counter[s
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while records pile up.
 
     Tens of thousands of retained units (frozen dataclasses of strings, no reference cycles) make
@@ -124,7 +124,8 @@ def process_blob(raw: bytes, path: str) -> BlobResult:
     except (SyntaxError, ValueError):
         return BlobResult("syntax_error")
     fields = [{k: v for k, v in unit.to_dict().items() if k not in CACHE_OMITS} for unit in units]
-    return BlobResult(None, scrubbed.text, fields, dict(drops), dict(scrubbed.findings))
+    imports = units[0].imports if units else ""
+    return BlobResult(None, scrubbed.text, fields, dict(drops), dict(scrubbed.findings), imports)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class BlobJob:
 
 def process_jobs(jobs: list[BlobJob]) -> dict[tuple[str, str], BlobResult]:
     """Parse a batch of files: the unit of parallel work handed to the task runner."""
-    with _gc_paused():
+    with gc_paused():
         return {(job.blob, job.variant): process_blob(job.raw, job.path) for job in jobs}
 
 
@@ -210,7 +211,7 @@ def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> 
     result = Extraction(
         drops=Counter(plan.drops), files_seen=plan.files_seen, files_cached=plan.files_cached
     )
-    with _gc_paused():
+    with gc_paused():
         for item in plan.wanted:
             blob_result = done[plan.key_of[item.path]]
             if blob_result.reason:
@@ -219,8 +220,10 @@ def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> 
             result.drops.update(blob_result.drops)
             result.findings.update(blob_result.findings)
             location = {"repo": snapshot.origin, "commit": snapshot.commit, "path": item.path}
+            imports = blob_result.imports
             result.units.extend(
-                CodeUnit(**f, **location, code=f["header"] + f["body"]) for f in blob_result.units
+                CodeUnit(**f, **location, imports=imports, code=f["header"] + f["body"])
+                for f in blob_result.units
             )
             result.files.append(
                 {
@@ -260,7 +263,7 @@ def extract_snapshot(
     read or parsed again: a new commit costs only what it changed. ``map_batches`` runs the
     batches of files (in this process by default; the flow hands them to its task runner).
     """
-    with _gc_paused():
+    with gc_paused():
         plan = plan_extraction(snapshot, source, cache)
         fresh: dict[tuple[str, str], BlobResult] = {}
         for results in map_batches(plan.jobs(batch_bytes)):

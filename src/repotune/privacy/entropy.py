@@ -37,10 +37,16 @@ import math
 import re
 import string
 from collections import Counter
+from itertools import chain
 
-from repotune.privacy.detectors import Hit, block_key, left_of, line_at
+from repotune.privacy.detectors import Hit, block_key, left_of, line_at, seeded_finditer
 
-_QUOTED = re.compile(r"([\"'`])([A-Za-z0-9+/=_-]{20,})\1(?![ \t]*:(?!:))")  # not a dict key
+# One pattern per quote character: each starts with a literal the regex engine finds by substring
+# search (a ``["'`]`` class is tried at every position, ~3x slower). Not followed by ``:`` (a key).
+_QUOTED = tuple(
+    re.compile(quote + r"([A-Za-z0-9+/=_-]{20,})" + quote + r"(?![ \t]*:(?!:))")
+    for quote in ('"', "'", "`")
+)
 # An unquoted value alone on a ``key: value`` / ``KEY=value`` line. Possessive quantifiers keep
 # this linear on long runs such as ``A=A=A=...`` (a free-standing ``[=:]`` start is quadratic).
 _CONFIG_VALUE = re.compile(
@@ -48,6 +54,7 @@ _CONFIG_VALUE = re.compile(
     r"[ \t]*+(?:#[^\n]*+)?$",
     re.MULTILINE,
 )
+_CONFIG_SEEDS = tuple(re.compile(op + r"[ \t]*+[A-Za-z0-9+/=_-]{20}") for op in ("=", ":"))
 _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _BASE36 = re.compile(r"[0-9a-z_-]+|[0-9A-Z_-]+")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -210,10 +217,12 @@ def _not_secret_context(text: str, start: int) -> bool:
 def scan_high_entropy(text: str) -> list[Hit]:
     """Random-looking literals and config values (see the module docstring for the rules)."""
     hits: list[Hit] = []
-    for pattern in (_QUOTED, _CONFIG_VALUE):
-        group = pattern.groups  # the literal is the last group of both patterns
-        for match in pattern.finditer(text):
-            value = match[group]
-            if is_random_token(value) and not _not_secret_context(text, match.start(group)):
-                hits.append((match.start(group), match.end(group), "high_entropy_string"))
+    matches = chain(
+        *(pattern.finditer(text) for pattern in _QUOTED),
+        seeded_finditer(_CONFIG_VALUE, _CONFIG_SEEDS, text),
+    )
+    for match in matches:
+        group = match.re.groups  # the literal is the last group of every pattern
+        if is_random_token(match[group]) and not _not_secret_context(text, match.start(group)):
+            hits.append((match.start(group), match.end(group), "high_entropy_string"))
     return hits

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from repotune.privacy.detectors import Hit, block_key, left_of, line_at
+from repotune.privacy.detectors import Hit, block_key, left_of, line_at, seeded_finditer
 
 _EMAIL_DOMAIN = re.compile(
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![\w-])"
@@ -51,6 +51,10 @@ _VERSION_CONTEXT = re.compile(
 )
 
 _US_PHONE = re.compile(r"(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[.-])[2-9]\d{2}[.-]\d{4}(?![\w-]|\.\d)")
+# Seeds for ``seeded_finditer``: every IPv4 address holds ``.d.d.d``, every US number ends with
+# ``-dddd`` or ``.dddd``.
+_IPV4_SEEDS = (re.compile(r"\.\d{1,3}\.\d{1,3}\.\d"),)
+_US_PHONE_SEEDS = (re.compile(r"-\d{4}"), re.compile(r"\.\d{4}"))
 _INTL_PHONE = re.compile(r"\+\d{1,3}(?:(?:[ .-]\(?\d{1,8}\)?){1,5}|\d{7,12})(?!\w|[.-]\d)")
 
 
@@ -86,7 +90,7 @@ def _after(text: str, end: int) -> str:
 
 def _ipv4_hits(text: str) -> list[Hit]:
     hits: list[Hit] = []
-    for match in _IPV4.finditer(text):
+    for match in seeded_finditer(_IPV4, _IPV4_SEEDS, text):
         start, end, value = match.start(), match.end(), match[0]
         if start and text[start - 1] in _NOT_BEFORE_IP:
             continue
@@ -144,7 +148,7 @@ def scan_phones(text: str) -> list[Hit]:
             continue
         if 8 <= sum(c.isdigit() for c in match[0]) <= 15:
             hits.append((match.start(), match.end(), "phone"))
-    for match in _US_PHONE.finditer(text):
+    for match in seeded_finditer(_US_PHONE, _US_PHONE_SEEDS, text):
         if match.start() and text[match.start() - 1] in _NOT_BEFORE_US:
             continue
         if "." in match[0] and _version_like(text, match.start()):
