@@ -101,11 +101,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
     lines = [
         "",
         "repotune run complete",
-        f"  source commit   {summary['commit'][:12]}",
+        *(
+            f"  source          {origin} @ {commit[:12]}"
+            for origin, commit in summary["sources"].items()
+        ),
         f"  samples         train {samples['train']}, test {samples['test']}"
         f"  (dataset {summary['dataset']})",
         f"  cache           extraction {reuse(summary['cached']['extraction'])}, "
-        f"dataset {reuse(summary['cached']['dataset'])} (Prefect cache)",
+        f"dataset {reuse(summary['cached']['dataset'])}",
+        f"  change pairs    {sum(summary['change_pairs'].values())} from history "
+        f"{summary['change_pairs'] or ''}",
         f"  dataset gate    {gate_text}  (report: {gate['report']})",
         f"  base model      {summary['base_model']}",
         f"  {'metric':<20}{'base':>12}{'tuned':>12}",

@@ -50,6 +50,7 @@ def test_bad_files_are_dropped_with_reasons(repo_factory):
         {
             "good.py": FUNC.format(name="g", k=1),
             "latin1.py": "s = 'caf\xe9'\n".encode("latin-1"),
+            "mixed.py": FUNC.format(name="m", k=6).encode() + "# caf\xe9\n".encode("latin-1"),
             "py2.py": "print 'hello'\n",
             "blob.py": b"\x00\x01binary",
             "big.py": "x = 1\n" * 5000,
@@ -64,9 +65,9 @@ def test_bad_files_are_dropped_with_reasons(repo_factory):
     cfg = SourceConfig(max_file_bytes=20_000, exclude=["skip/*"])
     extraction = extract_snapshot(resolve_snapshot(str(repo)), cfg)
     assert [u.qualname for u in extraction.units] == ["g"]
-    assert extraction.files_seen == 11
+    assert extraction.files_seen == 12
     assert dict(extraction.drops) == {
-        "file_non_utf8": 1,
+        "file_non_utf8": 2,
         "file_syntax_error": 1,
         "file_binary": 1,
         "file_too_large": 1,
@@ -210,3 +211,33 @@ def test_polyglot_repository_yields_units_in_every_language(repo_factory, tmp_pa
     assert units.manifest["units_by_language"]["go"] == 1
     completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=1), ws)
     assert completion.manifest["drops"] == {"language_not_trained": 4}
+
+
+def test_an_empty_tree_is_a_clear_error(tmp_path):
+    repo = tmp_path / "empty-tree"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "nothing yet")
+    with pytest.raises(SourceError, match="the tree is empty"):
+        extract_snapshot(resolve_snapshot(str(repo)), SourceConfig())
+
+
+def test_a_shallow_clone_extracts_and_its_history_says_it_is_limited(repo_factory, tmp_path):
+    from repotune.config import HistoryConfig
+    from repotune.datasets.changes import build_changes_dataset
+
+    origin = repo_factory({"a.py": FUNC.format(name="a", k=1)})
+    for k in (2, 3):
+        (origin / "a.py").write_text(FUNC.format(name="a", k=k))
+        git(origin, "commit", "-qam", f"fix: factor {k}")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{origin}", str(shallow))
+    snapshot = resolve_snapshot(str(shallow))
+    assert [u.qualname for u in extract_snapshot(snapshot, SourceConfig()).units] == ["a"]
+    changes = build_changes_dataset(
+        [snapshot], SourceConfig(), HistoryConfig(), Workspace.at(tmp_path / "ws")
+    )
+    manifest = changes.manifest
+    assert manifest["history_limited_by_shallow_clone"] == [snapshot.origin]
+    assert manifest["commits_walked"] == 2 and manifest["drops"]["commit_shallow_boundary"] == 1
+    assert [row["kind"] for row in changes.read("pairs")] == ["bugfix"]
