@@ -15,11 +15,8 @@ from prefect.client.schemas.filters import (
 )
 
 from repotune.config import ParallelConfig, RepoSource, SourceConfig
-from repotune.datasets.build import (
-    build_completion_dataset,
-    build_units_dataset,
-    plan_units,
-)
+from repotune.datasets.build import build_completion_dataset
+from repotune.datasets.units import build_units_dataset, plan_units
 from repotune.errors import SourceError
 from repotune.flows.extraction import extract_code_units, task_runner_for
 from repotune.sources.git import resolve_snapshot
@@ -79,7 +76,9 @@ def test_parallel_extraction_equals_in_process_extraction(prefect_api, repo, tmp
     )
     linked = {r["qualname"]: r["related_tests"] for r in units.read("units")}
     assert list(linked["f0"]) == ["tests/test_m0.py::test_f0"]
-    batches = plan_units(snapshots, SourceConfig(), Workspace.at(tmp_path / "x"))[0].jobs(10_000)
+    batches = (
+        plan_units(snapshots, SourceConfig(), Workspace.at(tmp_path / "x")).plans[0].jobs(10_000)
+    )
     assert len(batches) >= 3
     assert _completed_parse_runs(state.state_details.flow_run_id, len(batches)) == len(batches)
     again, cached = extract_code_units(snapshots, SourceConfig(), parallel, str(tmp_path / "par"))

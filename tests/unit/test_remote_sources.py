@@ -9,13 +9,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import git, make_repo
 
 from repotune.config import RepoSource, SourceConfig
 from repotune.errors import SourceError
 from repotune.parsing.extract import extract_snapshot
 from repotune.sources import remote
 from repotune.sources.remote import GitAuth, resolve_repo, sync_clone
+from tests.conftest import git, make_repo
 
 FUNC = "def {name}(x):\n    return x + {k}\n"
 TOKEN = "s3cr3t-token-value-0123456789"

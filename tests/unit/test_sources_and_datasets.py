@@ -3,13 +3,9 @@ from pathlib import Path
 import pytest
 
 from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
-from repotune.datasets.build import (
-    build_completion_dataset,
-    build_units_dataset,
-    pretraining_corpus,
-    split_rows,
-)
+from repotune.datasets.build import build_completion_dataset, pretraining_corpus, split_rows
 from repotune.datasets.completion import split_files
+from repotune.datasets.units import build_units_dataset
 from repotune.errors import SourceError
 from repotune.parsing.extract import extract_snapshot
 from repotune.sources.git import list_tracked_files, resolve_snapshot

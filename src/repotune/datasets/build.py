@@ -1,4 +1,4 @@
-"""The dataset stages as content-addressed steps: extract units, then build the completion dataset.
+"""The completion dataset as a content-addressed step over the units dataset (:mod:`.units`).
 
 Each step's fingerprint is computed from its inputs alone (commit, config, code version), before any
 work is done. That is the Prefect cache key and the directory name, so an unchanged repository
@@ -7,12 +7,8 @@ re-runs without reading a file, and a changed one can never be served a stale da
 
 from __future__ import annotations
 
-from collections import Counter
-
-import pyarrow as pa
-
 from repotune import __version__
-from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
+from repotune.config import BaseModelConfig, DatasetConfig
 from repotune.datasets.completion import (
     FileKeys,
     build_completion_samples,
@@ -22,122 +18,14 @@ from repotune.datasets.completion import (
 from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
 from repotune.errors import RepotuneError
 from repotune.modeling.corpus import stdlib_corpus
-from repotune.parsing.blob_cache import BlobCache, BlobResult
-from repotune.parsing.extract import (
-    EXTRACTOR_VERSIONS,
-    Extraction,
-    ExtractionPlan,
-    MapBatches,
-    assemble,
-    gc_paused,
-    in_process,
-    plan_extraction,
-)
-from repotune.privacy import SCRUBBER_VERSION
 from repotune.records import CodeUnit
-from repotune.sources.git import Snapshot
 from repotune.workspace import Workspace
 
-UNITS_STAGE = "units"
 COMPLETION_STAGE = "completion"
-
-
-def units_fingerprint(snapshots: list[Snapshot], source: SourceConfig) -> str:
-    return fingerprint(
-        UNITS_STAGE,
-        [(snapshot.origin, snapshot.commit) for snapshot in snapshots],
-        source.model_dump(exclude={"repos"}),
-        EXTRACTOR_VERSIONS,
-        SCRUBBER_VERSION,
-        __version__,
-    )
 
 
 def completion_fingerprint(units: DatasetRef, cfg: DatasetConfig) -> str:
     return fingerprint(COMPLETION_STAGE, units.fingerprint, cfg.model_dump(), __version__)
-
-
-def source_manifest(snapshots: list[Snapshot]) -> list[dict[str, str]]:
-    return [{"repo": s.origin, "name": s.name, "ref": s.ref, "commit": s.commit} for s in snapshots]
-
-
-def units_table(units: list[CodeUnit]) -> pa.Table:
-    """Units as an Arrow table built column by column: 2-3x faster than row dicts on 50k units,
-    which matters on a re-run that re-parses one file and rewrites all of them."""
-    columns = {name: [getattr(unit, name) for unit in units] for name in CodeUnit.field_names()}
-    columns["related_tests"] = [list(tests) for tests in columns["related_tests"]]
-    return pa.table(columns)
-
-
-def plan_units(
-    snapshots: list[Snapshot], source: SourceConfig, workspace: Workspace
-) -> list[ExtractionPlan]:
-    """Select every repository's files and find those already parsed in the blob cache."""
-    cache = BlobCache(workspace.extraction_cache)
-    with gc_paused():
-        return [plan_extraction(snapshot, source, cache) for snapshot in snapshots]
-
-
-def write_units_dataset(
-    plans: list[ExtractionPlan],
-    fresh: dict[tuple[str, str], BlobResult],
-    source: SourceConfig,
-    workspace: Workspace,
-) -> DatasetRef:
-    """Cache the freshly parsed files, attach every result to its file, store the units."""
-    with gc_paused():
-        return _write_units_dataset(plans, fresh, source, workspace)
-
-
-def _write_units_dataset(
-    plans: list[ExtractionPlan],
-    fresh: dict[tuple[str, str], BlobResult],
-    source: SourceConfig,
-    workspace: Workspace,
-) -> DatasetRef:
-    if fresh:
-        BlobCache(workspace.extraction_cache).put_many(fresh)
-    snapshots = [plan.snapshot for plan in plans]
-    extraction = Extraction()
-    for plan in plans:
-        extraction.merge(assemble(plan, fresh))
-    manifest = {
-        "sources": source_manifest(snapshots),
-        "extractor_versions": EXTRACTOR_VERSIONS,
-        "scrubber_version": SCRUBBER_VERSION,
-        "files_seen": extraction.files_seen,
-        "files_parsed": len(extraction.files),
-        "files_from_cache": extraction.files_cached,
-        "units": len(extraction.units),
-        "units_by_kind": dict(Counter(unit.kind for unit in extraction.units)),
-        "units_by_language": dict(Counter(unit.language for unit in extraction.units)),
-        "units_with_tests": sum(1 for unit in extraction.units if unit.related_tests),
-        "drops": dict(sorted(extraction.drops.items())),
-        "secrets_scrubbed": dict(sorted(extraction.findings.items())),
-    }
-    tables = {"units": units_table(extraction.units), "files": extraction.files}
-    return write_dataset(
-        workspace, UNITS_STAGE, units_fingerprint(snapshots, source), tables, manifest
-    )
-
-
-def build_units_dataset(
-    snapshots: list[Snapshot],
-    source: SourceConfig,
-    workspace: Workspace,
-    map_batches: MapBatches | None = None,
-    batch_bytes: int = 4_000_000,
-) -> DatasetRef:
-    """Extract the snapshots' code units (or find them already extracted) and store them."""
-    existing = dataset_ref(workspace, UNITS_STAGE, units_fingerprint(snapshots, source))
-    if existing.exists():
-        return existing
-    plans = plan_units(snapshots, source, workspace)
-    fresh: dict[tuple[str, str], BlobResult] = {}
-    for plan in plans:
-        for results in (map_batches or in_process)(plan.jobs(batch_bytes)):
-            fresh.update(results)
-    return write_units_dataset(plans, fresh, source, workspace)
 
 
 def build_completion_dataset(

@@ -11,8 +11,8 @@ from collections import Counter
 import pyarrow as pa
 
 from repotune.config import HistoryConfig, SourceConfig
-from repotune.datasets.build import source_manifest
 from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
+from repotune.datasets.units import source_manifest
 from repotune.history import HISTORY_VERSION, HistoryStore, mine_history
 from repotune.history.mine import settings_key
 from repotune.parsing.blob_cache import BlobCache

@@ -44,11 +44,11 @@ def extract_code_units(
     existing = find_extracted_units(snapshots, source, workspace)
     if existing is not None and use_cache:
         return existing, True
-    plans, batches = plan_extraction(snapshots, source, workspace, parallel.batch_bytes)
+    plan, batches = plan_extraction(snapshots, source, workspace, parallel.batch_bytes)
     todo_bytes = sum(len(job.raw) for batch in batches for job in batch)
     fresh: dict[tuple[str, str], BlobResult] = {}
     with task_runner_for(parallel, todo_bytes) as runner:
         futures = [runner.submit(parse_files, {"jobs": batch}) for batch in batches]
         for future in futures:
             fresh.update(future.result())
-    return write_units(plans, fresh, source, workspace), False
+    return write_units(plan, fresh, source, workspace), False

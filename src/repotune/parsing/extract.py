@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from repotune.config import SourceConfig
@@ -40,6 +41,9 @@ class Extraction:
 
     units: list[CodeUnit] = field(default_factory=list)
     files: list[dict[str, str]] = field(default_factory=list)
+    """One row per parsed file: repo, path, blob, text, and its ``drops``/``findings`` as JSON."""
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    """One row per file dropped for its content: repo, path, blob, reason."""
     drops: Counter[str] = field(default_factory=Counter)
     files_seen: int = 0
     files_cached: int = 0
@@ -49,6 +53,7 @@ class Extraction:
         """Add another repository's extraction to this one."""
         self.units.extend(other.units)
         self.files.extend(other.files)
+        self.skipped.extend(other.skipped)
         self.drops.update(other.drops)
         self.files_seen += other.files_seen
         self.files_cached += other.files_cached
@@ -156,6 +161,8 @@ class ExtractionPlan:
     drops: Counter[str]
     files_seen: int
     files_cached: int
+    carried: list[TrackedFile] = field(default_factory=list)
+    """Selected files left out of ``wanted`` because a previous dataset holds them unchanged."""
 
     def todo(self) -> dict[tuple[str, str], str]:
         """Cache keys still to compute, each with one path that chooses its grammar."""
@@ -186,9 +193,16 @@ class ExtractionPlan:
 
 
 def plan_extraction(
-    snapshot: Snapshot, source: SourceConfig, cache: BlobCache | None = None
+    snapshot: Snapshot,
+    source: SourceConfig,
+    cache: BlobCache | None = None,
+    reuse: Mapping[str, str] | None = None,
 ) -> ExtractionPlan:
-    """Select the snapshot's files and look each up in the cache by (blob hash, variant)."""
+    """Select the snapshot's files and look each up in the cache by (blob hash, variant).
+
+    ``reuse`` maps paths to the blobs a previous dataset already holds: those files are carried
+    over as they are, neither read from git nor looked up in the cache.
+    """
     tracked = list_tracked_files(snapshot)
     drops: Counter[str] = Counter()
     wanted = list(_selected(tracked, source, drops))
@@ -198,14 +212,17 @@ def plan_extraction(
             f"{source.include} (skipped: {dict(drops) or 'none, the tree is empty'})",
             "commit code files or widen `source.include`",
         )
+    reuse = reuse or {}
+    carried = [item for item in wanted if reuse.get(item.path) == item.blob]
+    wanted = [item for item in wanted if reuse.get(item.path) != item.blob]
     key_of = {item.path: (item.blob, cache_variant(grammar_of(item.path))) for item in wanted}
     done = cache.get_many(key_of.values()) if cache else {}
     cached = sum(1 for item in wanted if key_of[item.path] in done)
-    return ExtractionPlan(snapshot, wanted, key_of, done, drops, len(tracked), cached)
+    return ExtractionPlan(snapshot, wanted, key_of, done, drops, len(tracked), cached, carried)
 
 
 def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> Extraction:
-    """Attach each file's (cached or fresh) result to its path and commit."""
+    """Attach each wanted file's (cached or fresh) result to its path and commit."""
     snapshot = plan.snapshot
     done = {**plan.done, **fresh}
     result = Extraction(
@@ -214,8 +231,10 @@ def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> 
     with gc_paused():
         for item in plan.wanted:
             blob_result = done[plan.key_of[item.path]]
+            where = {"repo": snapshot.origin, "path": item.path, "blob": item.blob}
             if blob_result.reason:
                 result.drops[f"file_{blob_result.reason}"] += 1
+                result.skipped.append({**where, "reason": blob_result.reason})
                 continue
             result.drops.update(blob_result.drops)
             result.findings.update(blob_result.findings)
@@ -227,20 +246,23 @@ def assemble(plan: ExtractionPlan, fresh: dict[tuple[str, str], BlobResult]) -> 
             )
             result.files.append(
                 {
-                    "repo": snapshot.origin,
-                    "path": item.path,
-                    "blob": item.blob,
+                    **where,
                     "text": blob_result.text,
+                    "drops": json.dumps(blob_result.drops, sort_keys=True),
+                    "findings": json.dumps(blob_result.findings, sort_keys=True),
                 }
             )
-        if not result.units:
-            raise SourceError(
-                f"found no functions to learn from in {snapshot.origin}@{snapshot.ref} "
-                f"({len(plan.wanted)} files selected, drops: {dict(result.drops) or 'none'})",
-                "point --repo at a repository with functions or methods, or widen `source.include`",
-            )
-        result.units = link_related_tests(result.units)
     return result
+
+
+def require_units(units_found: int, where: str, selected: int, drops: Counter[str]) -> None:
+    """A source that yields no function at all is a mistake worth stopping for."""
+    if not units_found:
+        raise SourceError(
+            f"found no functions to learn from in {where} "
+            f"({selected} files selected, drops: {dict(drops) or 'none'})",
+            "point --repo at a repository with functions or methods, or widen `source.include`",
+        )
 
 
 MapBatches = Callable[[list[list[BlobJob]]], Iterable[dict[tuple[str, str], BlobResult]]]
@@ -270,4 +292,8 @@ def extract_snapshot(
             fresh.update(results)
         if cache and fresh:
             cache.put_many(fresh)
-        return assemble(plan, fresh)
+        extraction = assemble(plan, fresh)
+        where = f"{snapshot.origin}@{snapshot.ref}"
+        require_units(len(extraction.units), where, len(plan.wanted), extraction.drops)
+        extraction.units = link_related_tests(extraction.units)
+        return extraction

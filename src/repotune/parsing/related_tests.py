@@ -242,11 +242,11 @@ def _reversed_calls(code: str) -> tuple[set[str], set[str]]:
     return bare, dotted
 
 
-def _call_name(unit: CodeUnit) -> tuple[str, bool]:
-    """The name a call of ``unit`` uses, and whether only a dotted call (``.name(``) reaches it."""
-    owners, _, name = unit.qualname.rpartition(".")
+def call_name(qualname: str, kind: str) -> tuple[str, bool]:
+    """The name a call of a unit uses, and whether only a dotted call (``.name(``) reaches it."""
+    owners, _, name = qualname.rpartition(".")
     owner = owners.rpartition(".")[2]
-    if unit.kind != "method":
+    if kind != "method":
         return name, False
     if name in _CONSTRUCTORS or name == owner:  # Python, JS and Java constructors
         return owner, False
@@ -267,7 +267,7 @@ def link_related_tests(units: list[CodeUnit]) -> list[CodeUnit]:
         elif not is_test_file(unit.path, unit.language):
             family = FAMILY.get(unit.language, unit.language)
             public = bool(_RUST_PUB.match(unit.signature))
-            name, dotted_only = _call_name(unit)
+            name, dotted_only = call_name(unit.qualname, unit.kind)
             for key in provided_keys(unit.path, unit.language, public):
                 by_key[(family, key)][name[::-1]].append((index, dotted_only))
     reached: dict[tuple[str, frozenset[str]], list[Links]] = {}  # per test file: what it imports

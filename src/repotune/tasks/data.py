@@ -13,12 +13,12 @@ from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
 from repotune.config import DatasetConfig, GateConfig, HistoryConfig, SourceConfig
-from repotune.datasets import build
+from repotune.datasets import build, units
 from repotune.datasets.changes import build_changes_dataset, changes_summary_markdown
 from repotune.datasets.store import DatasetRef, dataset_ref
 from repotune.errors import GateFailed
 from repotune.parsing.blob_cache import BlobResult
-from repotune.parsing.extract import BlobJob, ExtractionPlan, process_jobs
+from repotune.parsing.extract import BlobJob, process_jobs
 from repotune.quality.gate import run_completion_gate
 from repotune.sources.git import Snapshot
 from repotune.sources.remote import resolve_repo
@@ -44,7 +44,7 @@ def find_extracted_units(
 ) -> DatasetRef | None:
     """The units dataset of exactly these commits and settings, if an earlier run stored it."""
     ref = dataset_ref(
-        Workspace.at(workspace), build.UNITS_STAGE, build.units_fingerprint(snapshots, source)
+        Workspace.at(workspace), units.UNITS_STAGE, units.units_fingerprint(snapshots, source)
     )
     return ref if ref.exists() else None
 
@@ -52,19 +52,20 @@ def find_extracted_units(
 @task(name="plan-extraction", cache_policy=NO_CACHE)
 def plan_extraction(
     snapshots: list[Snapshot], source: SourceConfig, workspace: str, batch_bytes: int
-) -> tuple[list[ExtractionPlan], list[list[BlobJob]]]:
+) -> tuple[units.UnitsPlan, list[list[BlobJob]]]:
     """Select files, look them up in the blob cache, and batch the ones left to parse."""
-    plans = build.plan_units(snapshots, source, Workspace.at(workspace))
-    batches = [batch for plan in plans for batch in plan.jobs(batch_bytes)]
-    cached = sum(plan.files_cached for plan in plans)
-    todo = sum(len(batch) for batch in batches)
+    plan = units.plan_units(snapshots, source, Workspace.at(workspace))
+    batches = [batch for repo_plan in plan.plans for batch in repo_plan.jobs(batch_bytes)]
     get_run_logger().info(
-        "extraction: %d files from the blob cache, %d to parse in %d batches",
-        cached,
-        todo,
+        "extraction: %d files carried from dataset %s, %d from the blob cache, "
+        "%d to parse in %d batches",
+        plan.files_carried,
+        plan.previous.fingerprint if plan.previous else "(none)",
+        sum(repo_plan.files_cached for repo_plan in plan.plans),
+        sum(len(batch) for batch in batches),
         len(batches),
     )
-    return plans, batches
+    return plan, batches
 
 
 @task(name="parse-files", cache_policy=NO_CACHE)
@@ -75,13 +76,13 @@ def parse_files(jobs: list[BlobJob]) -> dict[tuple[str, str], BlobResult]:
 
 @task(name="write-units", cache_policy=NO_CACHE)
 def write_units(
-    plans: list[ExtractionPlan],
+    plan: units.UnitsPlan,
     fresh: dict[tuple[str, str], BlobResult],
     source: SourceConfig,
     workspace: str,
 ) -> DatasetRef:
     """Cache the parsed files, link units to their tests and store the units dataset."""
-    return build.write_units_dataset(plans, fresh, source, Workspace.at(workspace))
+    return units.write_units_dataset(plan, fresh, source, Workspace.at(workspace))
 
 
 @task(name="mine-change-pairs", cache_policy=NO_CACHE)
