@@ -159,7 +159,9 @@ def _relink(
         # ``pc.indices_nonzero`` segfaulted here (pyarrow 25.0.1, chunked input): index in Python.
         callers = [index for index, hit in enumerate(hits.to_pylist()) if hit]
     subset = sorted(set(callees) | set(callers))
-    carried = [CodeUnit.from_dict(row) for row in units.take(pa.array(subset, pa.int64())).to_pylist()]
+    carried = [
+        CodeUnit.from_dict(row) for row in units.take(pa.array(subset, pa.int64())).to_pylist()
+    ]
     linked = link_related_tests([*fresh, *carried])
     for index, unit in zip(subset, linked[len(fresh) :], strict=True):
         labels[index] = sorted(set(labels[index]) | set(unit.related_tests))

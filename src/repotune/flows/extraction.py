@@ -3,6 +3,9 @@
 Batches of files are parsed by ``parse-files`` tasks on a local process pool by default, or on Ray
 (``RayTaskRunner``) when ``parallel.ray_address`` is set. A small job stays in the flow's process:
 starting a pool of fresh interpreters costs seconds that a few hundred files never pay back.
+
+Batches and results travel between tasks ``Sealed``: Prefect otherwise walks every element of a
+task's inputs (to find futures), which on the stdlib took longer than parsing it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from repotune.config import ParallelConfig, SourceConfig
 from repotune.datasets.store import DatasetRef
 from repotune.parsing.blob_cache import BlobResult
 from repotune.sources.git import Snapshot
-from repotune.tasks.data import find_extracted_units, parse_files, plan_extraction, write_units
+from repotune.tasks.data import (
+    Sealed,
+    find_extracted_units,
+    parse_files,
+    plan_extraction,
+    write_units,
+)
 
 
 def task_runner_for(parallel: ParallelConfig, todo_bytes: int) -> TaskRunner:
@@ -44,11 +53,11 @@ def extract_code_units(
     existing = find_extracted_units(snapshots, source, workspace)
     if existing is not None and use_cache:
         return existing, True
-    plan, batches = plan_extraction(snapshots, source, workspace, parallel.batch_bytes)
+    plan, batches = plan_extraction(snapshots, source, workspace, parallel.batch_bytes).value
     todo_bytes = sum(len(job.raw) for batch in batches for job in batch)
     fresh: dict[tuple[str, str], BlobResult] = {}
     with task_runner_for(parallel, todo_bytes) as runner:
-        futures = [runner.submit(parse_files, {"jobs": batch}) for batch in batches]
+        futures = [runner.submit(parse_files, {"batch": Sealed(batch)}) for batch in batches]
         for future in futures:
             fresh.update(future.result())
-    return write_units(plan, fresh, source, workspace), False
+    return write_units(Sealed(plan), Sealed(fresh), source, workspace), False

@@ -7,6 +7,8 @@ completion dataset is cached by Prefect on the same kind of key, so those runs s
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -23,6 +25,8 @@ from repotune.quality.gate import run_completion_gate
 from repotune.sources.git import Snapshot
 from repotune.sources.remote import resolve_repo
 from repotune.workspace import Workspace
+
+T = TypeVar("T")
 
 
 @task(name="resolve-sources", cache_policy=NO_CACHE)
@@ -52,7 +56,7 @@ def find_extracted_units(
 @task(name="plan-extraction", cache_policy=NO_CACHE)
 def plan_extraction(
     snapshots: list[Snapshot], source: SourceConfig, workspace: str, batch_bytes: int
-) -> tuple[units.UnitsPlan, list[list[BlobJob]]]:
+) -> Sealed[tuple[units.UnitsPlan, list[list[BlobJob]]]]:
     """Select files, look them up in the blob cache, and batch the ones left to parse."""
     plan = units.plan_units(snapshots, source, Workspace.at(workspace))
     batches = [batch for repo_plan in plan.plans for batch in repo_plan.jobs(batch_bytes)]
@@ -65,24 +69,38 @@ def plan_extraction(
         sum(len(batch) for batch in batches),
         len(batches),
     )
-    return plan, batches
+    return Sealed((plan, batches))
+
+
+class Sealed(Generic[T]):
+    """A task input Prefect passes along without looking inside.
+
+    Prefect walks lists, dicts and dataclasses given to a task element by element (looking for
+    futures); on the 30 MB of a large repository that walk cost more than parsing it. A plain
+    object is a leaf to it, on every task runner (``quote`` is not unwrapped by Ray's).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
 
 
 @task(name="parse-files", cache_policy=NO_CACHE)
-def parse_files(jobs: list[BlobJob]) -> dict[tuple[str, str], BlobResult]:
+def parse_files(batch: Sealed[list[BlobJob]]) -> dict[tuple[str, str], BlobResult]:
     """Scrub and parse one batch of files (runs on the extraction flow's task runner)."""
-    return process_jobs(jobs)
+    return process_jobs(batch.value)
 
 
 @task(name="write-units", cache_policy=NO_CACHE)
 def write_units(
-    plan: units.UnitsPlan,
-    fresh: dict[tuple[str, str], BlobResult],
+    plan: Sealed[units.UnitsPlan],
+    fresh: Sealed[dict[tuple[str, str], BlobResult]],
     source: SourceConfig,
     workspace: str,
 ) -> DatasetRef:
     """Cache the parsed files, link units to their tests and store the units dataset."""
-    return units.write_units_dataset(plan, fresh, source, Workspace.at(workspace))
+    return units.write_units_dataset(plan.value, fresh.value, source, Workspace.at(workspace))
 
 
 @task(name="mine-change-pairs", cache_policy=NO_CACHE)
