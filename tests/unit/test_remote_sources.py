@@ -130,3 +130,27 @@ def test_credentials_reach_git_but_are_never_stored(private_url, origin, tmp_pat
     git(tmp_path / "served.git", "update-server-info")
     _, fetched = sync_clone(private_url, clones, auth=GitAuth(token=TOKEN))
     assert fetched and git(path, "rev-parse", "main") == git(origin, "rev-parse", "main")
+
+
+def test_an_unreachable_ssh_url_never_prompts_and_fails_after_retries(tmp_path):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----"
+    with pytest.raises(SourceError, match="reach ssh://127.0.0.1:9/x.git after 2.*refused"):
+        sync_clone(
+            "ssh://git@127.0.0.1:9/x.git",
+            tmp_path,
+            auth=GitAuth(ssh_private_key=key),
+            attempts=2,
+            backoff_s=(0,),
+        )
+
+
+def test_an_ssh_key_lives_in_a_private_temporary_file_only_while_git_runs():
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----"
+    with remote._git_env(GitAuth(ssh_private_key=key)) as env:
+        command = env["GIT_SSH_COMMAND"].split()
+        key_file = Path(command[command.index("-i") + 1])
+        assert key_file.read_text() == key + "\n"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert "BatchMode=yes" in command and env["GIT_TERMINAL_PROMPT"] == "0"
+        assert key not in " ".join(env.values())
+    assert not key_file.exists()

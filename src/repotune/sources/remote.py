@@ -113,8 +113,9 @@ def _with_retries(
         if code == 0:
             return
         lines = [line for line in redact(stderr).strip().splitlines() if line.strip()]
+        network = [line for line in lines if any(p in line.lower() for p in TRANSIENT)]
         fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
-        last = (fatal or lines or [f"git exited with {code}"])[0]
+        last = (network or fatal or lines or [f"git exited with {code}"])[0]
         if not any(phrase in stderr.lower() for phrase in TRANSIENT):
             raise SourceError(
                 f"git could not read {redact(url)}: {last}",
