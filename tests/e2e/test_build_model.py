@@ -192,6 +192,13 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     )
     assert "value * value" in pair["before"] and "abs(value) ** 2" in pair["after"]
     assert third["cached"] == {"extraction": False, "dataset": False}
+    # The new commit's units are built incrementally: unchanged files carried from the first run.
+    newest_units = max(
+        (ref for ref in list_datasets(config_ws(workspace)) if ref.stage == "units"),
+        key=lambda ref: ref.manifest["created"],
+    ).manifest
+    assert newest_units["carried_from"] == units["fingerprint"]
+    assert newest_units["files_from_cache"] == N_MODULES + 2  # all selected files but mod0
     assert third["commit"] == git(sample_repo, "rev-parse", "HEAD") != summary["commit"]
     assert third["base_model"] == summary["base_model"]
     assert sum(third["samples"].values()) == (N_MODULES + 1) * UNITS_PER_MODULE + 1
