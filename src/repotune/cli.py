@@ -111,6 +111,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"dataset {reuse(summary['cached']['dataset'])}",
         f"  change pairs    {sum(summary['change_pairs'].values())} from history "
         f"{summary['change_pairs'] or ''}",
+        f"  training mix    {sum(summary['tasks'].values())} samples "
+        + ", ".join(f"{task} {n}" for task, n in summary["tasks"].items()),
         f"  dataset gate    {gate_text}  (report: {gate['report']})",
         f"  base model      {summary['base_model']}",
         f"  {'metric':<20}{'base':>12}{'tuned':>12}",

@@ -148,6 +148,12 @@ class DatasetConfig(_Section):
     split_salt: str = Field(
         "repotune", description="Salt of the file-hash split; change it to draw another split."
     )
+    holdout_commits: int = Field(
+        1,
+        ge=0,
+        description="Time holdout: files changed by the newest N first-parent commits go to the "
+        "test split as well (0 turns it off).",
+    )
     min_completion_chars: int = Field(
         16, ge=1, description="Bodies shorter than this are dropped as 'too_short'."
     )
@@ -164,6 +170,18 @@ class GateConfig(_Section):
 
     min_samples_per_split: int = Field(
         1, ge=1, description="Each split (train, test) must hold at least this many samples."
+    )
+    min_history_samples_per_split: int = Field(
+        0,
+        ge=0,
+        description="Rows per split that history tasks (repair, refactor) must reach; 0: none, "
+        "as a short history may hold a handful of pairs.",
+    )
+    min_syntax_valid_rate: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="Share of samples whose code parses, for tasks whose target is code.",
     )
     accept_failure: bool = Field(
         False, description="Train even when the gate fails (recorded in the MLflow tags)."
@@ -314,6 +332,52 @@ class HistoryConfig(_Section):
         return self
 
 
+DEFAULT_MIXTURE = {
+    "completion": 0.35,
+    "fim": 0.2,
+    "naming": 0.1,
+    "docstring": 0.1,
+    "instruction": 0.1,
+    "repair": 0.1,
+    "refactor": 0.05,
+}
+
+
+class TasksConfig(_Section):
+    """Which training tasks are built from units and history, and how they are mixed."""
+
+    mixture: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_MIXTURE),
+        description="Share of the training set per task (completion, fim, naming, docstring, "
+        "instruction, repair, refactor); normalised; 0 leaves a task out. A task short of its "
+        "share contributes all it has.",
+    )
+    fim_tokens: list[str] = Field(
+        default_factory=lambda: ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"],
+        min_length=3,
+        max_length=3,
+        description="Prefix, middle and suffix tokens of fill-in-the-middle prompts: the offline "
+        "base's (Qwen2.5-Coder's too); set your base model's own.",
+    )
+    fim_spm_rate: float = Field(
+        0.5, ge=0, le=1, description="Share of FIM samples in suffix-prefix-middle order."
+    )
+
+    @model_validator(mode="after")
+    def _known_tasks(self) -> TasksConfig:
+        known = set(DEFAULT_MIXTURE)
+        unknown = sorted(set(self.mixture) - known)
+        if unknown:
+            raise ValueError(
+                f"`mixture` names unknown tasks {unknown}; known: {', '.join(sorted(known))}"
+            )
+        if any(weight < 0 for weight in self.mixture.values()):
+            raise ValueError("`mixture` weights must be >= 0")
+        if not any(self.mixture.values()):
+            raise ValueError("`mixture` must give at least one task a weight above 0")
+        return self
+
+
 class PipelineConfig(_Section):
     """Everything one `build_model` run needs; each section configures one stage."""
 
@@ -330,10 +394,11 @@ class PipelineConfig(_Section):
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
+    tasks: TasksConfig = Field(default_factory=TasksConfig)
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""
-        relevant = self.model_dump(include={"dataset", "base_model", "train"})
+        relevant = self.model_dump(include={"dataset", "tasks", "base_model", "train"})
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 

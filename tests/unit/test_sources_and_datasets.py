@@ -237,3 +237,27 @@ def test_a_shallow_clone_extracts_and_its_history_says_it_is_limited(repo_factor
     assert manifest["history_limited_by_shallow_clone"] == [snapshot.origin]
     assert manifest["commits_walked"] == 2 and manifest["drops"]["commit_shallow_boundary"] == 1
     assert [row["kind"] for row in changes.read("pairs")] == ["bugfix"]
+
+
+def test_files_changed_by_the_newest_commit_are_held_out_for_test(repo_factory, tmp_path):
+    from repotune.datasets.completion import file_split
+
+    names = [f"pkg/m{i}.py" for i in range(12)]
+    trained = [n for n in names if file_split(n, 0.2, "repotune") == "train"]
+    repo = repo_factory(repo_files(12))
+    ws = Workspace.at(tmp_path / "ws")
+    single = build_units_dataset([resolve_snapshot(str(repo))], SourceConfig(), ws)
+    only_commit = build_completion_dataset(single, DatasetConfig(), ws)
+    assert only_commit.manifest["time_holdout_files"] == 0  # one commit: nothing is "newer"
+    (repo / trained[0]).write_text(FUNC.format(name="changed", k=9))
+    git(repo, "commit", "-qam", "change one file")
+    units = build_units_dataset([resolve_snapshot(str(repo))], SourceConfig(), ws)
+    held = build_completion_dataset(units, DatasetConfig(holdout_commits=1), ws)
+    plain = build_completion_dataset(units, DatasetConfig(holdout_commits=0), ws)
+    split = {cfg: {r["path"]: r["split"] for r in ref.read("files")} for cfg, ref in
+             (("held", held), ("plain", plain))}  # fmt: skip
+    assert (split["plain"][trained[0]], split["held"][trained[0]]) == ("train", "test")
+    assert held.manifest["time_holdout_files"] == 1
+    assert {p: s for p, s in split["held"].items() if p != trained[0]} == {
+        p: s for p, s in split["plain"].items() if p != trained[0]
+    }

@@ -19,6 +19,7 @@ from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_
 from repotune.errors import RepotuneError
 from repotune.modeling.corpus import stdlib_corpus
 from repotune.records import CodeUnit
+from repotune.sources.git import recently_changed
 from repotune.workspace import Workspace
 
 COMPLETION_STAGE = "completion"
@@ -39,7 +40,12 @@ def build_completion_dataset(
     units = [CodeUnit.from_dict(row) for row in units_ref.read("units")]
     keys = FileKeys(units_ref.manifest["sources"])
     file_paths = [keys(row["repo"], row["path"]) for row in units_ref.read("files")]
-    file_splits = split_files(file_paths, cfg.test_fraction, cfg.split_salt)
+    recent = {
+        keys(source["repo"], path)
+        for source in units_ref.manifest["sources"]
+        for path in recently_changed(source["git_dir"], source["commit"], cfg.holdout_commits)
+    }
+    file_splits = split_files(file_paths, cfg.test_fraction, cfg.split_salt, recent)
     samples, drops = build_completion_samples(units, file_splits, cfg, keys)
     if not samples:
         raise RepotuneError(
@@ -54,6 +60,7 @@ def build_completion_dataset(
         "units_fingerprint": units_ref.fingerprint,
         "config": cfg.model_dump(),
         **split_counts(samples, file_splits),
+        "time_holdout_files": len(recent & set(file_splits)),
         "drops": dict(sorted(drops.items())),
         "upstream_drops": units_manifest["drops"],
     }

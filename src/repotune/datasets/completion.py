@@ -28,14 +28,27 @@ def _score(path: str, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def split_files(paths: Iterable[str], test_fraction: float, salt: str) -> dict[str, str]:
+def file_split(path: str, test_fraction: float, salt: str) -> str:
+    """The split the salted hash gives one file on its own (without the both-sides fix-up)."""
+    return "test" if _score(path, salt) < test_fraction else "train"
+
+
+def split_files(
+    paths: Iterable[str], test_fraction: float, salt: str, recent: Iterable[str] = ()
+) -> dict[str, str]:
     """Assign each file to ``train`` or ``test``; with two or more files both splits are non-empty.
 
-    When the hash puts every file on one side (likely for tiny repositories), the file whose score
-    is closest to the boundary moves across, so the result is still a pure function of the paths.
+    ``recent`` files (changed by the newest commits: the time holdout) go to ``test`` whatever
+    their hash, so the model is also scored on code written after everything it trained on.
+    When every file lands on one side (likely for tiny repositories), the file whose score is
+    closest to the boundary moves across, so the result is still a pure function of the inputs.
     """
     scores = {path: _score(path, salt) for path in sorted(set(paths))}
-    splits = {path: "test" if score < test_fraction else "train" for path, score in scores.items()}
+    held = set(recent)
+    splits = {
+        path: "test" if score < test_fraction or path in held else "train"
+        for path, score in scores.items()
+    }
     if len(splits) >= 2:
         if "test" not in splits.values():
             splits[min(scores, key=scores.__getitem__)] = "test"

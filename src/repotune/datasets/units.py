@@ -38,6 +38,8 @@ from repotune.sources.git import Snapshot
 from repotune.workspace import Workspace
 
 UNITS_STAGE = "units"
+UNITS_FORMAT = "units-3"
+"""Tables and manifest layout; part of every units fingerprint, so an older layout is never read."""
 FILES_SCHEMA = pa.schema(
     [(name, pa.string()) for name in ("repo", "path", "blob", "text", "drops", "findings")]
 )
@@ -48,9 +50,8 @@ def units_settings_key(source: SourceConfig) -> str:
     """What, besides the commits, decides the units: a previous dataset is reusable only if its
     key is the same (same filters, extractor, scrubber and linker code)."""
     settings = source.model_dump(exclude={"repos"})
-    return fingerprint(
-        "units-settings", settings, EXTRACTOR_VERSIONS, SCRUBBER_VERSION, __version__
-    )
+    versions = (EXTRACTOR_VERSIONS, SCRUBBER_VERSION, UNITS_FORMAT, __version__)
+    return fingerprint("units-settings", settings, *versions)
 
 
 def units_fingerprint(snapshots: list[Snapshot], source: SourceConfig) -> str:
@@ -59,7 +60,10 @@ def units_fingerprint(snapshots: list[Snapshot], source: SourceConfig) -> str:
 
 
 def source_manifest(snapshots: list[Snapshot]) -> list[dict[str, str]]:
-    return [{"repo": s.origin, "name": s.name, "ref": s.ref, "commit": s.commit} for s in snapshots]
+    return [
+        {"repo": s.origin, "name": s.name, "ref": s.ref, "commit": s.commit, "git_dir": s.repo}
+        for s in snapshots
+    ]
 
 
 @dataclass

@@ -12,9 +12,11 @@ from repotune.datasets.store import DatasetRef
 from repotune.flows.extraction import extract_code_units
 from repotune.tasks.data import (
     build_completion_dataset,
+    build_task_datasets,
     mine_change_pairs,
     resolve_sources,
     validate_dataset,
+    validate_task_datasets,
 )
 from repotune.tasks.model import (
     evaluate_models,
@@ -69,11 +71,13 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         dataset=config.dataset,
         workspace=workspace,
     )
+    tasks = build_task_datasets(units, changes, completion, config.tasks, config.dataset, workspace)
     gate = validate_dataset(completion, config.gate, config.dataset, workspace)
+    task_gates = validate_task_datasets(tasks, config.gate, config.dataset, workspace)
     base = prepare_base_model(units, completion, config.base_model, workspace)
-    tracker = start_tracking(config, snapshots, completion, changes, base, gate)
+    tracker = start_tracking(config, snapshots, completion, changes, tasks, base, gate)
     try:
-        trained = fine_tune(base, completion, config.train, tracker, workspace)
+        trained = fine_tune(base, tasks, config.train, tracker, workspace)
         evaluation = evaluate_models(
             base, trained.adapter_dir, completion, config.evaluation, tracker
         )
@@ -87,8 +91,10 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         "dataset": completion.fingerprint,
         "samples": completion.manifest["rows"],
         "change_pairs": changes.manifest["pairs_by_kind"],
+        "tasks": tasks.manifest["mixture"],
         "cached": {"extraction": units_cached, "dataset": completion_cached},
         "gate": gate,
+        "task_gates": task_gates,
         "base_model": base.name,
         "metrics": evaluation,
         "key_metric": config.evaluation.key_metric,

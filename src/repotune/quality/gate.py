@@ -82,9 +82,7 @@ def run_completion_gate(
     The report is named by a fingerprint of the data and the thresholds, so re-validating the same
     dataset with the same config rewrites the same report instead of piling up copies.
     """
-    import great_expectations as gx
     import great_expectations.expectations as gxe
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     checks = [
         *(
@@ -137,32 +135,7 @@ def run_completion_gate(
         "files": ["path"],
         "splits": ["split"],
     }
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("repotune")
-    results: dict[str, Any] = {}
-    by_id: dict[str, Any] = {}
-    for frame_name, frame in frames.items():
-        batch = source.add_dataframe_asset(frame_name).add_batch_definition_whole_dataframe("all")
-        suite = context.suites.add(gx.ExpectationSuite(name=f"completion-{frame_name}"))
-        for check in checks:
-            if check.frame == frame_name:
-                suite.add_expectation(check.expectation)
-        validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"completion-{frame_name}", data=batch, suite=suite)
-        )
-        result = validation.run(
-            batch_parameters={"dataframe": frame},
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": MAX_EXAMPLES,
-                "unexpected_index_column_names": index_columns[frame_name],
-            },
-        )
-        results[frame_name] = result
-        by_id.update({r.expectation_config.id: r for r in result.results})
-
+    by_id, results = validate_frames("completion", frames, checks, index_columns)
     outcomes = [_outcome(check, by_id[check.expectation.id]) for check in checks]
     passed = all(outcome.passed for outcome in outcomes)
     fingerprint = _fingerprint(df, gate, dataset)
@@ -173,6 +146,46 @@ def run_completion_gate(
     _write_atomic(report_path.with_suffix(".json"), json.dumps(gx_json, indent=2, default=str))
     _write_atomic(report_path, markdown)
     return GateResult(passed, outcomes, markdown, report_path)
+
+
+def validate_frames(
+    suite: str,
+    frames: dict[str, pd.DataFrame],
+    checks: list[_Check],
+    index_columns: dict[str, list[str]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run each frame's checks as one GX suite in an ephemeral context.
+
+    Returns the expectation results by expectation id and the raw GX result per frame.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("repotune")
+    results: dict[str, Any] = {}
+    by_id: dict[str, Any] = {}
+    for frame_name, frame in frames.items():
+        batch = source.add_dataframe_asset(frame_name).add_batch_definition_whole_dataframe("all")
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=f"{suite}-{frame_name}"))
+        for check in checks:
+            if check.frame == frame_name:
+                gx_suite.add_expectation(check.expectation)
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite}-{frame_name}", data=batch, suite=gx_suite)
+        )
+        result = validation.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": MAX_EXAMPLES,
+                "unexpected_index_column_names": index_columns.get(frame_name, []),
+            },
+        )
+        results[frame_name] = result
+        by_id.update({r.expectation_config.id: r for r in result.results})
+    return by_id, results
 
 
 def _splits_per_file(df: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +213,7 @@ def _outcome(check: _Check, result: Any) -> ExpectationOutcome:
         )
     info = result.result or {}
     if "unexpected_count" in info:
-        unit = _UNITS[check.frame]
+        unit = _UNITS.get(check.frame.rpartition("-")[2], "rows")
         observed = f"{info['unexpected_count']} of {info.get('element_count', 0)} {unit} unexpected"
     else:
         observed = _clip(f"observed {info.get('observed_value')!r}")

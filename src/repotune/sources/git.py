@@ -157,3 +157,18 @@ def source_tags(snapshots: list[Snapshot]) -> dict[str, str]:
     if len(snapshots) > 1:
         tags["source_commits"] = " ".join(f"{s.origin}@{s.commit}" for s in snapshots)
     return tags
+
+
+def recently_changed(repo: str, commit: str, commits: int) -> set[str]:
+    """Paths changed by the newest ``commits`` first-parent commits up to ``commit``: the time
+    holdout. Merges count with their first-parent diff; a history no longer than ``commits``
+    holds nothing out."""
+    if commits <= 0:
+        return set()
+    history = int(_git(repo, "rev-list", "--first-parent", "--count", commit).decode())
+    if history <= commits:
+        return set()  # the whole history is "recent": holding it all out would leave no train
+    log = _git(
+        repo, "log", "--first-parent", "-m", "--name-only", "--format=", f"-n{commits}", commit
+    )
+    return {line for line in log.decode("utf-8", "surrogateescape").splitlines() if line}

@@ -14,14 +14,15 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
-from repotune.config import DatasetConfig, GateConfig, HistoryConfig, SourceConfig
-from repotune.datasets import build, units
+from repotune.config import DatasetConfig, GateConfig, HistoryConfig, SourceConfig, TasksConfig
+from repotune.datasets import build, task_datasets, units
 from repotune.datasets.changes import build_changes_dataset, changes_summary_markdown
 from repotune.datasets.store import DatasetRef, dataset_ref
 from repotune.errors import GateFailed
 from repotune.parsing.blob_cache import BlobResult
 from repotune.parsing.extract import BlobJob, process_jobs
 from repotune.quality.gate import run_completion_gate
+from repotune.quality.task_gate import run_task_gates
 from repotune.sources.git import Snapshot
 from repotune.sources.remote import resolve_repo
 from repotune.workspace import Workspace
@@ -146,6 +147,34 @@ def build_completion_dataset(
     return ref
 
 
+def _tasks_key(_context, params) -> str:
+    return "tasks-" + task_datasets.tasks_fingerprint(
+        params["units"], params["changes"], params["completion"], params["tasks"]
+    )
+
+
+@task(name="build-task-datasets", cache_key_fn=_tasks_key, persist_result=True)
+def build_task_datasets(
+    units: DatasetRef,
+    changes: DatasetRef,
+    completion: DatasetRef,
+    tasks: TasksConfig,
+    dataset: DatasetConfig,
+    workspace: str,
+) -> DatasetRef:
+    """Build every training task (FIM, naming, docstring, instruction, repair, refactor) and
+    the training mixture; publish the per-task summary."""
+    ref = task_datasets.build_task_datasets(
+        units, changes, completion, tasks, dataset, Workspace.at(workspace)
+    )
+    create_markdown_artifact(
+        key="task-datasets",
+        markdown=task_datasets.tasks_summary_markdown(ref),
+        description="Samples per task and split, the training mixture, and drop counts",
+    )
+    return ref
+
+
 @task(name="validate-dataset", cache_policy=NO_CACHE)
 def validate_dataset(
     completion: DatasetRef, gate: GateConfig, dataset: DatasetConfig, workspace: str
@@ -163,3 +192,26 @@ def validate_dataset(
     if failed and not gate.accept_failure:
         raise GateFailed(result.summary(), str(result.report_path))
     return {"passed": result.passed, "failed": failed, "report": str(result.report_path)}
+
+
+@task(name="validate-task-datasets", cache_policy=NO_CACHE)
+def validate_task_datasets(
+    tasks: DatasetRef, gate: GateConfig, dataset: DatasetConfig, workspace: str
+) -> dict:
+    """One Great Expectations suite per task; stop the run on failure unless told to accept it."""
+    result = run_task_gates(
+        tasks.read_pandas("samples"),
+        gate,
+        dataset,
+        Workspace.at(workspace).reports_dir,
+        tasks.fingerprint,
+    )
+    create_markdown_artifact(
+        key="task-gates",
+        markdown=result.report_markdown,
+        description="Great Expectations gates, one suite per task dataset",
+    )
+    if result.failed and not gate.accept_failure:
+        summary = f"{len(result.failed)} task expectations failed: " + "; ".join(result.failed)
+        raise GateFailed(summary, str(result.report_path))
+    return {"passed": result.passed, "failed": result.failed, "report": str(result.report_path)}

@@ -16,6 +16,7 @@ from repotune import __version__
 from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainConfig
 from repotune.datasets.build import pretraining_corpus, split_rows
 from repotune.datasets.store import DatasetRef
+from repotune.datasets.task_datasets import mixture_rows
 from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.release import release_candidate
@@ -57,6 +58,7 @@ def start_tracking(
     snapshots: list[Snapshot],
     completion: DatasetRef,
     changes: DatasetRef,
+    tasks: DatasetRef,
     base: BaseModelInfo,
     gate: dict,
 ) -> RunTracker:
@@ -72,6 +74,7 @@ def start_tracking(
             **source_tags(snapshots),
             "dataset_fingerprint": completion.fingerprint,
             "changes_fingerprint": changes.fingerprint,
+            "tasks_fingerprint": tasks.fingerprint,
             "base_model": base.name,
             "config_hash": config.training_hash(),
             "gate_passed": str(gate["passed"]).lower(),
@@ -83,6 +86,7 @@ def start_tracking(
     tracker.log_dict(config.model_dump(), "config.json")
     tracker.log_dict(completion.manifest, "dataset/manifest.json")
     tracker.log_dict(changes.manifest, "dataset/changes_manifest.json")
+    tracker.log_dict(tasks.manifest, "dataset/tasks_manifest.json")
     tracker.log_dict(base.stats, "base_model/stats.json")
     return tracker
 
@@ -90,13 +94,14 @@ def start_tracking(
 @task(name="fine-tune", cache_policy=NO_CACHE)
 def fine_tune(
     base: BaseModelInfo,
-    completion: DatasetRef,
+    tasks: DatasetRef,
     train: TrainConfig,
     tracker: RunTracker,
     workspace: str,
 ) -> TrainResult:
-    """LoRA-tune the base model on the train split, streaming the loss to MLflow."""
-    rows = split_rows(completion, "train")
+    """LoRA-tune the base model on the training mixture of all tasks, streaming the loss to
+    MLflow."""
+    rows = mixture_rows(tasks)
     out_dir = Workspace.at(workspace).adapter_dir(tracker.run_id)
 
     def on_log(step: int, logs: dict) -> None:

@@ -1,0 +1,212 @@
+"""The task datasets: every training task built from the units and the history, split by file, and
+the training mixture drawn from them.
+
+All tasks share the completion dataset's file split: a file's units and its history pairs are on
+the same side for every task, so no test sample of any task shares a file with a training sample
+of another. A history pair's file that is no longer in the tree gets the split the same salted
+hash would have given it. The mixture (``tasks.mixture``) picks which training samples are
+trained on; the test split of every task is kept whole for evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pyarrow as pa
+
+from repotune import __version__
+from repotune.config import DatasetConfig, TasksConfig
+from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
+from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
+from repotune.datasets.task_samples import (
+    TASKS,
+    docstring_sample,
+    fim_sample,
+    history_sample,
+    instruction_sample,
+    messages,
+    naming_sample,
+)
+from repotune.errors import RepotuneError
+from repotune.records import ChangePair, CodeUnit, Sample
+from repotune.workspace import Workspace
+
+TASKS_STAGE = "tasks"
+EMPTY_CAUSES = {
+    "completion": "no unit kept a body within `dataset` length bounds",
+    "fim": "no unit has a body of 3 or more lines",
+    "naming": "no unit has a descriptive name",
+    "docstring": "no unit has a docstring",
+    "instruction": "no unit has a docstring and no commit was classified `feature`",
+    "repair": "no commit in the walked history was classified `bugfix` (raise "
+    "`history.max_commits` or check the history drops)",
+    "refactor": "no commit in the walked history was classified `refactor`",
+}
+
+
+def tasks_fingerprint(
+    units: DatasetRef, changes: DatasetRef, completion: DatasetRef, cfg: TasksConfig
+) -> str:
+    parts = (units.fingerprint, changes.fingerprint, completion.fingerprint, cfg.model_dump())
+    return fingerprint(TASKS_STAGE, *parts, __version__)
+
+
+def _unit_samples(
+    unit: CodeUnit, path: str, split: str, cfg: TasksConfig, drops: Counter[str]
+) -> list[Sample]:
+    built = {
+        "fim": fim_sample(unit, path, split, tuple(cfg.fim_tokens), cfg.fim_spm_rate),
+        "naming": naming_sample(unit, path, split),
+        "docstring": docstring_sample(unit, path, split),
+        "instruction": instruction_sample(unit, path, split),
+    }
+    kept = []
+    for task, result in built.items():
+        if isinstance(result, str):
+            drops[f"{task}:{result}"] += 1
+        else:
+            kept.append(result)
+    return kept
+
+
+def _bounded(samples: list[Sample], cfg: DatasetConfig, drops: Counter[str]) -> list[Sample]:
+    """Length bounds of ``dataset`` on every task, and one sample per id."""
+    kept, seen = [], set()
+    for sample in samples:
+        if len(sample.prompt) > cfg.max_prompt_chars:
+            drops[f"{sample.task}:prompt_too_long"] += 1
+        elif len(sample.completion) > cfg.max_completion_chars:
+            drops[f"{sample.task}:completion_too_long"] += 1
+        elif not sample.completion.strip():
+            drops[f"{sample.task}:empty_completion"] += 1
+        elif sample.id in seen:
+            drops[f"{sample.task}:duplicate"] += 1
+        else:
+            seen.add(sample.id)
+            kept.append(sample)
+    return kept
+
+
+def mixture_ids(samples: list[Sample], weights: dict[str, float]) -> set[str]:
+    """Training samples picked so each task's share is at most its normalised weight.
+
+    The target size is every available training sample; a task gets ``weight x target`` of it,
+    or all it has when that is fewer (no task is repeated). Picks are by id order: stable.
+    """
+    train = [s for s in samples if s.split == "train" and weights.get(s.task, 0) > 0]
+    total = sum(weights.get(task, 0) for task in {s.task for s in train}) or 1.0
+    by_task: dict[str, list[Sample]] = {}
+    for sample in sorted(train, key=lambda s: s.id):
+        by_task.setdefault(sample.task, []).append(sample)
+    picked = set()
+    for task, rows in by_task.items():
+        quota = max(1, round(len(train) * weights[task] / total))
+        picked.update(sample.id for sample in rows[:quota])
+    return picked
+
+
+def build_task_datasets(
+    units_ref: DatasetRef,
+    changes_ref: DatasetRef,
+    completion_ref: DatasetRef,
+    cfg: TasksConfig,
+    dataset: DatasetConfig,
+    workspace: Workspace,
+) -> DatasetRef:
+    """Build every task's samples (or find them built) and mark the training mixture."""
+    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg)
+    existing = dataset_ref(workspace, TASKS_STAGE, fp)
+    if existing.exists():
+        return existing
+    keys = FileKeys(units_ref.manifest["sources"])
+    splits = {row["path"]: row["split"] for row in completion_ref.read("files")}
+
+    def split_of(path: str) -> str:
+        return splits.get(path) or file_split(path, dataset.test_fraction, dataset.split_salt)
+
+    drops: Counter[str] = Counter()
+    samples = [
+        Sample(**{**row, "labels": _labels(row["labels"])})
+        for row in completion_ref.read("samples")
+    ]
+    for row in units_ref.read("units"):
+        unit = CodeUnit.from_dict(row)
+        if unit.language not in TRAINED_LANGUAGES:
+            continue
+        path = keys(unit.repo, unit.path)
+        samples.extend(_unit_samples(unit, path, split_of(path), cfg, drops))
+    for row in changes_ref.read("pairs"):
+        pair = ChangePair.from_dict(row)
+        path = keys(pair.repo, pair.path)
+        sample = history_sample(pair, path, split_of(path))
+        if pair.language not in TRAINED_LANGUAGES:
+            drops[f"history:{pair.kind}_language_not_trained"] += 1
+        elif sample is None:
+            drops[f"history:{pair.kind}_not_a_task"] += 1
+        else:
+            samples.append(sample)
+    samples = _bounded(samples, dataset, drops)
+    counts = Counter(sample.task for sample in samples)
+    for task in TASKS:
+        if cfg.mixture.get(task, 0) > 0 and not counts[task]:
+            raise RepotuneError(
+                "dataset",
+                f"the `{task}` task dataset is empty: {EMPTY_CAUSES[task]}",
+                f"fix the cause, or leave the task out with --set tasks.mixture.{task}=0",
+            )
+    chosen = mixture_ids(samples, cfg.mixture)
+    manifest = {
+        "sources": units_ref.manifest["sources"],
+        "upstream": {
+            "units": units_ref.fingerprint,
+            "changes": changes_ref.fingerprint,
+            "completion": completion_ref.fingerprint,
+        },
+        "config": cfg.model_dump(),
+        "rows": _per_task_split(samples),
+        "mixture": dict(sorted(Counter(s.task for s in samples if s.id in chosen).items())),
+        "drops": dict(sorted(drops.items())),
+    }
+    table = pa.Table.from_pylist(
+        [{**s.to_dict(), "messages": messages(s), "in_mixture": s.id in chosen} for s in samples]
+    )
+    return write_dataset(workspace, TASKS_STAGE, fp, {"samples": table}, manifest)
+
+
+def _labels(raw: Any) -> dict[str, str]:
+    return json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+
+
+def _per_task_split(samples: list[Sample]) -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = {}
+    for sample in samples:
+        rows.setdefault(sample.task, {"train": 0, "test": 0})[sample.split] += 1
+    return dict(sorted(rows.items()))
+
+
+def mixture_rows(tasks_ref: DatasetRef) -> list[dict[str, str]]:
+    """The training mixture as ``{id, prompt, completion, path, task}`` rows."""
+    return [
+        {key: row[key] for key in ("id", "prompt", "completion", "path", "task")}
+        for row in tasks_ref.read("samples")
+        if row["in_mixture"]
+    ]
+
+
+def tasks_summary_markdown(ref: DatasetRef) -> str:
+    """Samples per task and split, the mixture, and the drops, for a Prefect artifact."""
+    manifest = ref.manifest
+    lines = [
+        f"# Task datasets `{ref.fingerprint}`",
+        "",
+        "| task | train | test | in the training mixture |",
+        "|---|---:|---:|---:|",
+    ]
+    for task, rows in manifest["rows"].items():
+        mixed = manifest["mixture"].get(task, 0)
+        lines.append(f"| {task} | {rows['train']} | {rows['test']} | {mixed} |")
+    lines += ["", "| dropped because | count |", "|---|---:|"]
+    lines += [f"| {reason} | {n} |" for reason, n in manifest["drops"].items()] or ["| — | 0 |"]
+    return "\n".join(lines) + "\n"
