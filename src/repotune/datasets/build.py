@@ -92,15 +92,6 @@ def pretraining_corpus(
     return [text for text in stdlib_corpus(base.corpus_max_bytes) if text not in test_texts]
 
 
-def split_rows(completion_ref: DatasetRef, split: str) -> list[dict[str, str]]:
-    """Samples of one split as ``{id, prompt, completion, path}`` rows."""
-    return [
-        {key: row[key] for key in ("id", "prompt", "completion", "path")}
-        for row in completion_ref.read("samples")
-        if row["split"] == split
-    ]
-
-
 def dataset_summary_markdown(completion_ref: DatasetRef) -> str:
     """A short human summary of a completion dataset, for a Prefect artifact and the CLI."""
     manifest = completion_ref.manifest

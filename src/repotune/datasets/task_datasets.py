@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from repotune import __version__
-from repotune.config import DatasetConfig, TasksConfig
+from repotune.config import DatasetConfig, DedupConfig, TasksConfig
 from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
 from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
 from repotune.datasets.task_samples import (
@@ -29,6 +29,7 @@ from repotune.datasets.task_samples import (
     messages,
     naming_sample,
 )
+from repotune.dedup import deduplicate
 from repotune.errors import RepotuneError
 from repotune.records import ChangePair, CodeUnit, Sample
 from repotune.workspace import Workspace
@@ -47,10 +48,43 @@ EMPTY_CAUSES = {
 
 
 def tasks_fingerprint(
-    units: DatasetRef, changes: DatasetRef, completion: DatasetRef, cfg: TasksConfig
+    units: DatasetRef,
+    changes: DatasetRef,
+    completion: DatasetRef,
+    cfg: TasksConfig,
+    dedup: DedupConfig,
 ) -> str:
-    parts = (units.fingerprint, changes.fingerprint, completion.fingerprint, cfg.model_dump())
-    return fingerprint(TASKS_STAGE, *parts, __version__)
+    parts = (units.fingerprint, changes.fingerprint, completion.fingerprint)
+    return fingerprint(TASKS_STAGE, *parts, cfg.model_dump(), dedup.model_dump(), __version__)
+
+
+def _deduplicated(
+    samples: list[Sample], sources: dict[str, str], cfg: DedupConfig, drops: Counter[str]
+) -> tuple[list[Sample], dict[str, Any]]:
+    """Dedup the code the samples were made from, across all tasks: a source that duplicates
+    another (or a HumanEval problem) loses every sample; a train source that copies a test
+    source goes, whatever task its samples belong to (the test side wins)."""
+    split_of = {sample.source_id: sample.split for sample in samples}
+    records = [
+        {"id": source, "text": sources.get(source, ""), "split": split}
+        for source, split in sorted(split_of.items())
+    ]
+    result = deduplicate(records, cfg)
+    reason_of = {sid: reason for reason, ids in result.dropped.items() for sid in ids}
+    kept = []
+    for sample in samples:
+        reason = reason_of.get(sample.source_id)
+        if reason:
+            drops[f"{sample.task}:{reason}"] += 1
+        else:
+            kept.append(sample)
+    stats = {
+        "sources": len(records),
+        "dropped_sources": dict(sorted(result.counts.items())),
+        "near_duplicate_ratio": round(result.near_duplicate_ratio, 4),
+        "bands_rows": [result.bands, result.rows],
+    }
+    return kept, stats
 
 
 def _unit_samples(
@@ -113,10 +147,11 @@ def build_task_datasets(
     completion_ref: DatasetRef,
     cfg: TasksConfig,
     dataset: DatasetConfig,
+    dedup: DedupConfig,
     workspace: Workspace,
 ) -> DatasetRef:
     """Build every task's samples (or find them built) and mark the training mixture."""
-    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg)
+    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg, dedup)
     existing = dataset_ref(workspace, TASKS_STAGE, fp)
     if existing.exists():
         return existing
@@ -131,14 +166,17 @@ def build_task_datasets(
         Sample(**{**row, "labels": _labels(row["labels"])})
         for row in completion_ref.read("samples")
     ]
+    sources: dict[str, str] = {}
     for row in units_ref.read("units"):
         unit = CodeUnit.from_dict(row)
+        sources[unit.id] = unit.code
         if unit.language not in TRAINED_LANGUAGES:
             continue
         path = keys(unit.repo, unit.path)
         samples.extend(_unit_samples(unit, path, split_of(path), cfg, drops))
     for row in changes_ref.read("pairs"):
         pair = ChangePair.from_dict(row)
+        sources[pair.id] = pair.after
         path = keys(pair.repo, pair.path)
         sample = history_sample(pair, path, split_of(path))
         if pair.language not in TRAINED_LANGUAGES:
@@ -148,6 +186,7 @@ def build_task_datasets(
         else:
             samples.append(sample)
     samples = _bounded(samples, dataset, drops)
+    samples, dedup_stats = _deduplicated(samples, sources, dedup, drops)
     counts = Counter(sample.task for sample in samples)
     for task in TASKS:
         if cfg.mixture.get(task, 0) > 0 and not counts[task]:
@@ -167,6 +206,7 @@ def build_task_datasets(
         "config": cfg.model_dump(),
         "rows": _per_task_split(samples),
         "mixture": dict(sorted(Counter(s.task for s in samples if s.id in chosen).items())),
+        "dedup": dedup_stats,
         "drops": dict(sorted(drops.items())),
     }
     table = pa.Table.from_pylist(
@@ -192,6 +232,15 @@ def mixture_rows(tasks_ref: DatasetRef) -> list[dict[str, str]]:
         {key: row[key] for key in ("id", "prompt", "completion", "path", "task")}
         for row in tasks_ref.read("samples")
         if row["in_mixture"]
+    ]
+
+
+def test_rows(tasks_ref: DatasetRef, task: str) -> list[dict[str, str]]:
+    """One task's held-out samples as ``{id, prompt, completion, path}`` rows."""
+    return [
+        {key: row[key] for key in ("id", "prompt", "completion", "path")}
+        for row in tasks_ref.read("samples")
+        if row["task"] == task and row["split"] == "test"
     ]
 
 

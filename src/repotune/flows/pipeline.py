@@ -71,16 +71,16 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         dataset=config.dataset,
         workspace=workspace,
     )
-    tasks = build_task_datasets(units, changes, completion, config.tasks, config.dataset, workspace)
+    tasks = build_task_datasets(
+        units, changes, completion, config.tasks, config.dataset, config.dedup, workspace
+    )
     gate = validate_dataset(completion, config.gate, config.dataset, workspace)
     task_gates = validate_task_datasets(tasks, config.gate, config.dataset, workspace)
     base = prepare_base_model(units, completion, config.base_model, workspace)
     tracker = start_tracking(config, snapshots, completion, changes, tasks, base, gate)
     try:
         trained = fine_tune(base, tasks, config.train, tracker, workspace)
-        evaluation = evaluate_models(
-            base, trained.adapter_dir, completion, config.evaluation, tracker
-        )
+        evaluation = evaluate_models(base, trained.adapter_dir, tasks, config.evaluation, tracker)
         release = register_model(config, tracker, snapshots, completion, base, evaluation)
     except BaseException:
         fail_tracking(tracker)

@@ -222,7 +222,7 @@ def _outcome(check: _Check, result: Any) -> ExpectationOutcome:
     ]
     examples: list[str] = []
     for row in rows:
-        text = _format_example(row, check.column)
+        text = _format_example(row if isinstance(row, dict) else {"row": row}, check.column)
         if text not in examples:
             examples.append(text)
     return ExpectationOutcome(

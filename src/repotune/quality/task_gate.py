@@ -149,12 +149,31 @@ def _checks(task: str, gate: GateConfig, dataset: DatasetConfig, has_code: bool)
 
 
 def run_task_gates(
-    df: pd.DataFrame, gate: GateConfig, dataset: DatasetConfig, report_dir: Path, name: str
+    df: pd.DataFrame,
+    gate: GateConfig,
+    dataset: DatasetConfig,
+    report_dir: Path,
+    name: str,
+    near_duplicate_ratio: float = 0.0,
 ) -> TaskGateResult:
-    """Validate every task of the task datasets as its own suite; write one markdown report."""
+    """Validate every task of the task datasets as its own suite, plus the dataset-wide
+    near-duplicate ratio found by dedup; write one markdown report."""
+    import great_expectations.expectations as gxe
+
     derived = _derived(df)
-    frames: dict[str, pd.DataFrame] = {}
-    checks: list[_Check] = []
+    frames: dict[str, pd.DataFrame] = {
+        "all-dedup": pd.DataFrame({"near_duplicate_ratio": [near_duplicate_ratio]})
+    }
+    checks: list[_Check] = [
+        _Check(
+            f"near-duplicate ratio <= {gate.max_near_duplicate_ratio}",
+            "near_duplicate_ratio",
+            "all-dedup",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="near_duplicate_ratio", max_value=gate.max_near_duplicate_ratio
+            ),
+        )
+    ]
     index: dict[str, list[str]] = {}
     for task, rows in df.groupby("task", sort=True):
         extra = derived[derived["task"] == task]

@@ -14,7 +14,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
-from repotune.config import DatasetConfig, GateConfig, HistoryConfig, SourceConfig, TasksConfig
+from repotune.config import (
+    DatasetConfig,
+    DedupConfig,
+    GateConfig,
+    HistoryConfig,
+    SourceConfig,
+    TasksConfig,
+)
 from repotune.datasets import build, task_datasets, units
 from repotune.datasets.changes import build_changes_dataset, changes_summary_markdown
 from repotune.datasets.store import DatasetRef, dataset_ref
@@ -149,7 +156,7 @@ def build_completion_dataset(
 
 def _tasks_key(_context, params) -> str:
     return "tasks-" + task_datasets.tasks_fingerprint(
-        params["units"], params["changes"], params["completion"], params["tasks"]
+        params["units"], params["changes"], params["completion"], params["tasks"], params["dedup"]
     )
 
 
@@ -160,12 +167,13 @@ def build_task_datasets(
     completion: DatasetRef,
     tasks: TasksConfig,
     dataset: DatasetConfig,
+    dedup: DedupConfig,
     workspace: str,
 ) -> DatasetRef:
     """Build every training task (FIM, naming, docstring, instruction, repair, refactor) and
     the training mixture; publish the per-task summary."""
     ref = task_datasets.build_task_datasets(
-        units, changes, completion, tasks, dataset, Workspace.at(workspace)
+        units, changes, completion, tasks, dataset, dedup, Workspace.at(workspace)
     )
     create_markdown_artifact(
         key="task-datasets",
@@ -205,6 +213,7 @@ def validate_task_datasets(
         dataset,
         Workspace.at(workspace).reports_dir,
         tasks.fingerprint,
+        tasks.manifest["dedup"]["near_duplicate_ratio"],
     )
     create_markdown_artifact(
         key="task-gates",
