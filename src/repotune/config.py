@@ -184,6 +184,12 @@ class GateConfig(_Section):
         description="Largest share of sources that MinHash finds near-duplicate (they are "
         "removed either way; a high share says the repository is mostly copies).",
     )
+    max_drift_psi: float = Field(
+        0.25,
+        ge=0,
+        description="Largest population stability index of prompt/completion lengths and the "
+        "task mix against the previous dataset version (0.25: the usual 'population changed').",
+    )
     min_syntax_valid_rate: float = Field(
         0.95,
         ge=0,

@@ -19,7 +19,13 @@ import pyarrow as pa
 from repotune import __version__
 from repotune.config import DatasetConfig, DedupConfig, TasksConfig
 from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
-from repotune.datasets.store import DatasetRef, dataset_ref, fingerprint, write_dataset
+from repotune.datasets.store import (
+    DatasetRef,
+    dataset_ref,
+    fingerprint,
+    list_datasets,
+    write_dataset,
+)
 from repotune.datasets.task_samples import (
     TASKS,
     docstring_sample,
@@ -233,6 +239,17 @@ def mixture_rows(tasks_ref: DatasetRef) -> list[dict[str, str]]:
         for row in tasks_ref.read("samples")
         if row["in_mixture"]
     ]
+
+
+def previous_version(workspace: Workspace, ref: DatasetRef) -> DatasetRef | None:
+    """The newest other task dataset built from the same repositories: what drift compares to."""
+    repos = {source["repo"] for source in ref.manifest["sources"]}
+    for other in list_datasets(workspace):
+        if other.stage != TASKS_STAGE or other.fingerprint == ref.fingerprint:
+            continue
+        if {source["repo"] for source in other.manifest["sources"]} == repos:
+            return other
+    return None
 
 
 def test_rows(tasks_ref: DatasetRef, task: str) -> list[dict[str, str]]:

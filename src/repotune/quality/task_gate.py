@@ -155,9 +155,11 @@ def run_task_gates(
     report_dir: Path,
     name: str,
     near_duplicate_ratio: float = 0.0,
+    drift: dict[str, float] | None = None,
 ) -> TaskGateResult:
     """Validate every task of the task datasets as its own suite, plus the dataset-wide
-    near-duplicate ratio found by dedup; write one markdown report."""
+    near-duplicate ratio found by dedup and the drift (PSI) from the previous version, when there
+    is one; write one markdown report."""
     import great_expectations.expectations as gxe
 
     derived = _derived(df)
@@ -175,6 +177,17 @@ def run_task_gates(
         )
     ]
     index: dict[str, list[str]] = {}
+    if drift:
+        frames["all-drift"] = pd.DataFrame({"metric": list(drift), "psi": list(drift.values())})
+        index["all-drift"] = ["metric"]
+        checks.append(
+            _Check(
+                f"drift from the previous version: PSI <= {gate.max_drift_psi}",
+                "psi",
+                "all-drift",
+                gxe.ExpectColumnValuesToBeBetween(column="psi", max_value=gate.max_drift_psi),
+            )
+        )
     for task, rows in df.groupby("task", sort=True):
         extra = derived[derived["task"] == task]
         code = extra.dropna(subset=["code_ok"])[["id", "code_ok"]]

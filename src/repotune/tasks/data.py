@@ -28,6 +28,7 @@ from repotune.datasets.store import DatasetRef, dataset_ref
 from repotune.errors import GateFailed
 from repotune.parsing.blob_cache import BlobResult
 from repotune.parsing.extract import BlobJob, process_jobs
+from repotune.quality.drift import dataset_drift
 from repotune.quality.gate import run_completion_gate
 from repotune.quality.task_gate import run_task_gates
 from repotune.sources.git import Snapshot
@@ -206,14 +207,20 @@ def validate_dataset(
 def validate_task_datasets(
     tasks: DatasetRef, gate: GateConfig, dataset: DatasetConfig, workspace: str
 ) -> dict:
-    """One Great Expectations suite per task; stop the run on failure unless told to accept it."""
+    """One Great Expectations suite per task, plus dedup and drift from the previous version;
+    stop the run on failure unless told to accept it."""
+    ws = Workspace.at(workspace)
+    samples = tasks.read_pandas("samples")
+    previous = task_datasets.previous_version(ws, tasks)
+    drift = dataset_drift(previous.read_pandas("samples"), samples) if previous else None
     result = run_task_gates(
-        tasks.read_pandas("samples"),
+        samples,
         gate,
         dataset,
-        Workspace.at(workspace).reports_dir,
+        ws.reports_dir,
         tasks.fingerprint,
         tasks.manifest["dedup"]["near_duplicate_ratio"],
+        drift,
     )
     create_markdown_artifact(
         key="task-gates",
@@ -223,4 +230,10 @@ def validate_task_datasets(
     if result.failed and not gate.accept_failure:
         summary = f"{len(result.failed)} task expectations failed: " + "; ".join(result.failed)
         raise GateFailed(summary, str(result.report_path))
-    return {"passed": result.passed, "failed": result.failed, "report": str(result.report_path)}
+    return {
+        "passed": result.passed,
+        "failed": result.failed,
+        "report": str(result.report_path),
+        "drift": drift or {},
+        "compared_to": previous.fingerprint if previous else None,
+    }
