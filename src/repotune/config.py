@@ -13,7 +13,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -183,6 +183,13 @@ class GateConfig(_Section):
         le=1,
         description="Largest share of sources that MinHash finds near-duplicate (they are "
         "removed either way; a high share says the repository is mostly copies).",
+    )
+    max_category_share: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Largest share of source units one category (api, cli, data-access, ...) "
+        "may hold: a dataset that is nearly all one kind of code teaches one kind of code.",
     )
     max_drift_psi: float = Field(
         0.25,
@@ -427,6 +434,63 @@ class DedupConfig(_Section):
     )
 
 
+MutationOperator = Literal[
+    "off_by_one",
+    "flip_comparison",
+    "swap_operator",
+    "swap_arguments",
+    "drop_statement",
+    "wrong_return",
+]
+MUTATION_OPERATORS: tuple[str, ...] = get_args(MutationOperator)
+"""Bug-injecting operators of ``repotune.augment.mutations``, in that module's order."""
+
+
+class AugmentConfig(_Section):
+    """Verified augmentation of Python units: renamed, reworded and reformatted variants, and
+    (buggy, fixed) repair pairs from injected bugs, checked by the unit's related tests."""
+
+    enabled: bool = Field(True, description="Make variants and repair pairs from Python units.")
+    mutants_per_unit: int = Field(
+        2, ge=0, description="Mutants tried per unit (0: none), each by another operator."
+    )
+    operators: list[MutationOperator] = Field(
+        default_factory=lambda: list(MUTATION_OPERATORS),
+        description="Mutation operators that inject bugs: off_by_one, flip_comparison, "
+        "swap_operator, swap_arguments, drop_statement, wrong_return.",
+    )
+    renames: bool = Field(True, description="Variant with the unit's local variables renamed.")
+    docstring_variants: bool = Field(
+        True, description="Variant with the docstring's summary line reworded."
+    )
+    reformat: bool = Field(
+        True, description="Variant as `ast.unparse` writes it (normalised layout, no comments)."
+    )
+    verify_with_tests: bool = Field(
+        True,
+        description="Run a unit's related tests on its variants (kept only if they pass) and "
+        "mutants (kept only if one fails). This runs the repository's code; without tests a "
+        "variant is only checked to parse and is labelled `parse_only`.",
+    )
+    max_verified_units: int = Field(
+        200,
+        ge=0,
+        description="Units whose variants are test-verified per run (a hash-drawn sample of "
+        "those with tests; the rest are `parse_only`): a bound on the run's time, as each unit "
+        "costs one pytest run for itself plus one per variant.",
+    )
+    test_timeout_s: int = Field(
+        60, ge=1, description="Seconds one pytest run may take; longer counts as `tests_timeout`."
+    )
+
+    @model_validator(mode="after")
+    def _distinct_operators(self) -> AugmentConfig:
+        twice = sorted({op for op in self.operators if self.operators.count(op) > 1})
+        if twice:
+            raise ValueError(f"`operators` lists {twice} more than once; remove the repeats")
+        return self
+
+
 class PipelineConfig(_Section):
     """Everything one `build_model` run needs; each section configures one stage."""
 
@@ -445,6 +509,7 @@ class PipelineConfig(_Section):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""

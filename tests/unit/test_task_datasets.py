@@ -222,3 +222,32 @@ def test_a_mostly_duplicated_dataset_fails_the_near_duplicate_gate(tmp_path):
     assert bad.failed == [
         "all: near-duplicate ratio <= 0.3 on `near_duplicate_ratio` (1 of 1 rows unexpected)"
     ]
+
+
+def test_samples_carry_the_annotation_of_their_unit_and_one_category_cannot_dominate(tmp_path):
+    import pandas as pd
+
+    from repotune.config import GateConfig
+    from repotune.quality.task_gate import run_task_gates
+
+    files = {f"pkg/m{i}.py": module(i) for i in range(6)}
+    files["pkg/cli.py"] = (
+        "import argparse\n\n\ndef main(argv=None):\n    '''Parse the command line.'''\n"
+        "    parser = argparse.ArgumentParser()\n    return parser.parse_args(argv)\n"
+    )
+    repo = make_repo(tmp_path / "repo", files)
+    ws = Workspace.at(tmp_path / "ws")
+    snapshots = [resolve_snapshot(str(repo))]
+    units = build_units_dataset(snapshots, SourceConfig(), ws)
+    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
+    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    cfg = TasksConfig(mixture={"completion": 1.0, "naming": 0.5})
+    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), DedupConfig(), ws)
+    by_path = {row["path"]: row for row in tasks.read("samples") if row["task"] == "completion"}
+    assert by_path["pkg/cli.py"]["category"] == "cli"
+    assert 0 <= by_path["pkg/cli.py"]["quality"] <= 1
+    assert sum(tasks.manifest["categories"].values()) == 7
+    frame = pd.DataFrame([_row("naming", "def ___(x):\n", "f", "a.py", "train", 0)] * 1)
+    args = (frame.assign(id=["x"]), GateConfig(max_category_share=0.5), DatasetConfig(), tmp_path)
+    verdict = run_task_gates(*args, "c", 0.0, None, tasks.manifest["categories"])
+    assert any("no category above 50% of units" in failure for failure in verdict.failed)

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from repotune import __version__
+from repotune.annotate import ANNOTATOR_VERSION, annotate_units
 from repotune.config import DatasetConfig, DedupConfig, TasksConfig
 from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
 from repotune.datasets.store import (
@@ -26,6 +27,7 @@ from repotune.datasets.store import (
     list_datasets,
     write_dataset,
 )
+from repotune.datasets.task_curation import annotation_columns, category_counts, deduplicated
 from repotune.datasets.task_samples import (
     TASKS,
     docstring_sample,
@@ -35,7 +37,6 @@ from repotune.datasets.task_samples import (
     messages,
     naming_sample,
 )
-from repotune.dedup import deduplicate
 from repotune.errors import RepotuneError
 from repotune.records import ChangePair, CodeUnit, Sample
 from repotune.workspace import Workspace
@@ -61,36 +62,8 @@ def tasks_fingerprint(
     dedup: DedupConfig,
 ) -> str:
     parts = (units.fingerprint, changes.fingerprint, completion.fingerprint)
-    return fingerprint(TASKS_STAGE, *parts, cfg.model_dump(), dedup.model_dump(), __version__)
-
-
-def _deduplicated(
-    samples: list[Sample], sources: dict[str, str], cfg: DedupConfig, drops: Counter[str]
-) -> tuple[list[Sample], dict[str, Any]]:
-    """Dedup the code the samples were made from, across all tasks: a source that duplicates
-    another (or a HumanEval problem) loses every sample; a train source that copies a test
-    source goes, whatever task its samples belong to (the test side wins)."""
-    split_of = {sample.source_id: sample.split for sample in samples}
-    records = [
-        {"id": source, "text": sources.get(source, ""), "split": split}
-        for source, split in sorted(split_of.items())
-    ]
-    result = deduplicate(records, cfg)
-    reason_of = {sid: reason for reason, ids in result.dropped.items() for sid in ids}
-    kept = []
-    for sample in samples:
-        reason = reason_of.get(sample.source_id)
-        if reason:
-            drops[f"{sample.task}:{reason}"] += 1
-        else:
-            kept.append(sample)
-    stats = {
-        "sources": len(records),
-        "dropped_sources": dict(sorted(result.counts.items())),
-        "near_duplicate_ratio": round(result.near_duplicate_ratio, 4),
-        "bands_rows": [result.bands, result.rows],
-    }
-    return kept, stats
+    settings = (cfg.model_dump(), dedup.model_dump(), ANNOTATOR_VERSION, __version__)
+    return fingerprint(TASKS_STAGE, *parts, *settings)
 
 
 def _unit_samples(
@@ -173,13 +146,16 @@ def build_task_datasets(
         for row in completion_ref.read("samples")
     ]
     sources: dict[str, str] = {}
+    trained: list[CodeUnit] = []
     for row in units_ref.read("units"):
         unit = CodeUnit.from_dict(row)
         sources[unit.id] = unit.code
         if unit.language not in TRAINED_LANGUAGES:
             continue
+        trained.append(unit)
         path = keys(unit.repo, unit.path)
         samples.extend(_unit_samples(unit, path, split_of(path), cfg, drops))
+    annotations = {a.unit_id: a for a in annotate_units(trained)}
     for row in changes_ref.read("pairs"):
         pair = ChangePair.from_dict(row)
         sources[pair.id] = pair.after
@@ -192,7 +168,7 @@ def build_task_datasets(
         else:
             samples.append(sample)
     samples = _bounded(samples, dataset, drops)
-    samples, dedup_stats = _deduplicated(samples, sources, dedup, drops)
+    samples, dedup_stats = deduplicated(samples, sources, dedup, drops)
     counts = Counter(sample.task for sample in samples)
     for task in TASKS:
         if cfg.mixture.get(task, 0) > 0 and not counts[task]:
@@ -213,10 +189,20 @@ def build_task_datasets(
         "rows": _per_task_split(samples),
         "mixture": dict(sorted(Counter(s.task for s in samples if s.id in chosen).items())),
         "dedup": dedup_stats,
+        "annotator_version": ANNOTATOR_VERSION,
+        "categories": category_counts(samples, annotations),
         "drops": dict(sorted(drops.items())),
     }
     table = pa.Table.from_pylist(
-        [{**s.to_dict(), "messages": messages(s), "in_mixture": s.id in chosen} for s in samples]
+        [
+            {
+                **s.to_dict(),
+                **annotation_columns(annotations.get(s.source_id)),
+                "messages": messages(s),
+                "in_mixture": s.id in chosen,
+            }
+            for s in samples
+        ]
     )
     return write_dataset(workspace, TASKS_STAGE, fp, {"samples": table}, manifest)
 

@@ -55,7 +55,7 @@ def categorical_psi(expected: Sequence[str], actual: Sequence[str]) -> float:
 
 def dataset_drift(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
     """PSI per watched distribution of two task-dataset versions: prompt and completion length
-    (characters) and the task mix; empty when either version is too small to judge."""
+    (characters), the task mix and the category mix; empty when either version is too small."""
     if min(len(previous), len(current)) < MIN_ROWS:
         return {}
     return {
@@ -64,4 +64,9 @@ def dataset_drift(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, fl
             previous["completion"].str.len(), current["completion"].str.len()
         ),
         "task_mix": categorical_psi(list(previous["task"]), list(current["task"])),
+        **(
+            {"category_mix": categorical_psi(list(previous["category"]), list(current["category"]))}
+            if "category" in previous and "category" in current
+            else {}
+        ),
     }

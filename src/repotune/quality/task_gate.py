@@ -156,6 +156,7 @@ def run_task_gates(
     name: str,
     near_duplicate_ratio: float = 0.0,
     drift: dict[str, float] | None = None,
+    categories: dict[str, int] | None = None,
 ) -> TaskGateResult:
     """Validate every task of the task datasets as its own suite, plus the dataset-wide
     near-duplicate ratio found by dedup and the drift (PSI) from the previous version, when there
@@ -177,6 +178,22 @@ def run_task_gates(
         )
     ]
     index: dict[str, list[str]] = {}
+    if categories:
+        total = sum(categories.values())
+        frames["all-categories"] = pd.DataFrame(
+            {"category": list(categories), "share": [n / total for n in categories.values()]}
+        )
+        index["all-categories"] = ["category"]
+        checks.append(
+            _Check(
+                f"no category above {gate.max_category_share:.0%} of units",
+                "share",
+                "all-categories",
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="share", max_value=gate.max_category_share
+                ),
+            )
+        )
     if drift:
         frames["all-drift"] = pd.DataFrame({"metric": list(drift), "psi": list(drift.values())})
         index["all-drift"] = ["metric"]

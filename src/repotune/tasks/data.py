@@ -221,6 +221,7 @@ def validate_task_datasets(
         tasks.fingerprint,
         tasks.manifest["dedup"]["near_duplicate_ratio"],
         drift,
+        tasks.manifest["categories"],
     )
     create_markdown_artifact(
         key="task-gates",
