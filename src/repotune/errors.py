@@ -37,7 +37,8 @@ class SourceError(RepotuneError):
 class GateFailed(RepotuneError):
     """A dataset quality gate failed; the run stops before training."""
 
-    def __init__(self, problem: str, report_path: str = "") -> None:
+    def __init__(self, problem: str, report_path: str = "", docs_dir: str = "") -> None:
         fix = f"see the report at {report_path}" if report_path else ""
         super().__init__("validate", problem, fix)
         self.report_path = report_path
+        self.docs_dir = docs_dir

@@ -238,6 +238,12 @@ def test_failing_gate_stops_before_training_with_a_report(prefect_api, sample_re
     assert not (workspace / "models").exists(), "no base model may be built after a failed gate"
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / 'mlflow.db'}")
     assert client.search_registered_models() == []
+    # The failure stays visible in MLflow: a FAILED run holding the GX Data Docs.
+    (run,) = client.search_runs(client.get_experiment_by_name("repotune").experiment_id)
+    assert run.info.status == "FAILED" and run.data.tags["gate_passed"] == "false"
+    docs = [item.path for item in client.list_artifacts(run.info.run_id, "gates/data-docs")]
+    assert "gates/data-docs/index.html" in docs
+    assert (Path(err.value.docs_dir) / "index.html").is_file()
 
 
 def test_registry_block_points_a_run_at_its_tracking_server(prefect_api, tmp_path, monkeypatch):

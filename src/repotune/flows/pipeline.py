@@ -9,6 +9,7 @@ from prefect.states import State
 
 from repotune.config import PipelineConfig
 from repotune.datasets.store import DatasetRef
+from repotune.errors import GateFailed
 from repotune.flows.extraction import extract_code_units
 from repotune.tasks.data import (
     build_completion_dataset,
@@ -23,6 +24,7 @@ from repotune.tasks.model import (
     fail_tracking,
     fine_tune,
     prepare_base_model,
+    record_gate_failure,
     register_model,
     start_tracking,
 )
@@ -74,10 +76,22 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
     tasks = build_task_datasets(
         units, changes, completion, config.tasks, config.dataset, config.dedup, workspace
     )
-    gate = validate_dataset(completion, config.gate, config.dataset, workspace)
-    task_gates = validate_task_datasets(tasks, config.gate, config.dataset, workspace)
+    try:
+        gate = validate_dataset(completion, config.gate, config.dataset, workspace)
+        task_gates = validate_task_datasets(tasks, config.gate, config.dataset, workspace)
+    except GateFailed as failure:
+        record_gate_failure(config, snapshots, failure)
+        raise
     base = prepare_base_model(units, completion, config.base_model, workspace)
-    tracker = start_tracking(config, snapshots, completion, changes, tasks, base, gate)
+    tracker = start_tracking(
+        config,
+        snapshots,
+        completion,
+        changes,
+        tasks,
+        base,
+        {"completion": gate, "tasks": task_gates},
+    )
     try:
         trained = fine_tune(base, tasks, config.train, tracker, workspace)
         evaluation = evaluate_models(base, trained.adapter_dir, tasks, config.evaluation, tracker)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ class GateResult:
     outcomes: list[ExpectationOutcome]
     report_markdown: str
     report_path: Path
+    docs_dir: Path
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -135,17 +137,18 @@ def run_completion_gate(
         "files": ["path"],
         "splits": ["split"],
     }
-    by_id, results = validate_frames("completion", frames, checks, index_columns)
+    fingerprint = _fingerprint(df, gate, dataset)
+    docs_dir = report_dir / f"gx-docs-{fingerprint}"
+    by_id, results = validate_frames("completion", frames, checks, index_columns, docs_dir)
     outcomes = [_outcome(check, by_id[check.expectation.id]) for check in checks]
     passed = all(outcome.passed for outcome in outcomes)
-    fingerprint = _fingerprint(df, gate, dataset)
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"gate-{fingerprint}.md"
     markdown = _markdown(passed, outcomes, df, report_path.with_suffix(".json").name)
     gx_json = {name: result.to_json_dict() for name, result in results.items()}
     _write_atomic(report_path.with_suffix(".json"), json.dumps(gx_json, indent=2, default=str))
     _write_atomic(report_path, markdown)
-    return GateResult(passed, outcomes, markdown, report_path)
+    return GateResult(passed, outcomes, markdown, report_path, docs_dir)
 
 
 def validate_frames(
@@ -153,8 +156,10 @@ def validate_frames(
     frames: dict[str, pd.DataFrame],
     checks: list[_Check],
     index_columns: dict[str, list[str]],
+    docs_dir: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run each frame's checks as one GX suite in an ephemeral context.
+    """Run each frame's checks as one GX suite (a checkpoint) in an ephemeral context, and render
+    GX Data Docs (HTML, with the failing rows) into ``docs_dir``.
 
     Returns the expectation results by expectation id and the raw GX result per frame.
     """
@@ -175,16 +180,26 @@ def validate_frames(
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{suite}-{frame_name}", data=batch, suite=gx_suite)
         )
-        result = validation.run(
-            batch_parameters={"dataframe": frame},
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": MAX_EXAMPLES,
-                "unexpected_index_column_names": index_columns.get(frame_name, []),
-            },
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{suite}-{frame_name}",
+                validation_definitions=[validation],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data-docs")] if docs_dir else [],
+                result_format={
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": MAX_EXAMPLES,
+                    "unexpected_index_column_names": index_columns.get(frame_name, []),
+                },
+            )
         )
+        run = checkpoint.run(batch_parameters={"dataframe": frame})
+        result = next(iter(run.run_results.values()))
         results[frame_name] = result
         by_id.update({r.expectation_config.id: r for r in result.results})
+    if docs_dir is not None:
+        site = context.get_docs_sites_urls()[0]["site_url"].removeprefix("file://")
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        shutil.copytree(Path(site).parent, docs_dir)
     return by_id, results
 
 

@@ -42,6 +42,7 @@ class TaskGateResult:
     outcomes: dict[str, list[ExpectationOutcome]]
     report_markdown: str
     report_path: Path
+    docs_dir: Path
 
     @property
     def failed(self) -> list[str]:
@@ -221,7 +222,8 @@ def run_task_gates(
         index.update({f"{task}-samples": ["id"], f"{task}-derived": ["id"]})
         index.update({f"{task}-files": ["path"], f"{task}-splits": ["split"]})
         checks += _checks(str(task), gate, dataset, bool(len(code)))
-    by_id, _ = validate_frames("tasks", frames, checks, index)
+    docs_dir = report_dir / f"gx-docs-tasks-{name}"
+    by_id, _ = validate_frames("tasks", frames, checks, index, docs_dir)
     outcomes: dict[str, list[ExpectationOutcome]] = {}
     for check in checks:
         task = check.frame.rsplit("-", 1)[0]
@@ -231,7 +233,7 @@ def run_task_gates(
     report_path = report_dir / f"task-gates-{name}.md"
     markdown = _markdown(passed, outcomes, df)
     _write_atomic(report_path, markdown)
-    return TaskGateResult(passed, outcomes, markdown, report_path)
+    return TaskGateResult(passed, outcomes, markdown, report_path, docs_dir)
 
 
 def _markdown(passed: bool, outcomes: dict[str, list[ExpectationOutcome]], df: pd.DataFrame) -> str:

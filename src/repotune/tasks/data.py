@@ -199,8 +199,13 @@ def validate_dataset(
     )
     failed = [outcome.name for outcome in result.failed]
     if failed and not gate.accept_failure:
-        raise GateFailed(result.summary(), str(result.report_path))
-    return {"passed": result.passed, "failed": failed, "report": str(result.report_path)}
+        raise GateFailed(result.summary(), str(result.report_path), str(result.docs_dir))
+    return {
+        "passed": result.passed,
+        "failed": failed,
+        "report": str(result.report_path),
+        "docs": str(result.docs_dir),
+    }
 
 
 @task(name="validate-task-datasets", cache_policy=NO_CACHE)
@@ -230,11 +235,12 @@ def validate_task_datasets(
     )
     if result.failed and not gate.accept_failure:
         summary = f"{len(result.failed)} task expectations failed: " + "; ".join(result.failed)
-        raise GateFailed(summary, str(result.report_path))
+        raise GateFailed(summary, str(result.report_path), str(result.docs_dir))
     return {
         "passed": result.passed,
         "failed": result.failed,
         "report": str(result.report_path),
+        "docs": str(result.docs_dir),
         "drift": drift or {},
         "compared_to": previous.fingerprint if previous else None,
     }

@@ -7,6 +7,7 @@ and a run id) instead of relying on MLflow's thread-local active run.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -17,6 +18,7 @@ from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainCo
 from repotune.datasets.build import pretraining_corpus
 from repotune.datasets.store import DatasetRef
 from repotune.datasets.task_datasets import mixture_rows, test_rows
+from repotune.errors import GateFailed
 from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.release import release_candidate
@@ -60,7 +62,7 @@ def start_tracking(
     changes: DatasetRef,
     tasks: DatasetRef,
     base: BaseModelInfo,
-    gate: dict,
+    gates: dict[str, dict],
 ) -> RunTracker:
     """Open the MLflow run and record lineage: config, dataset manifest, commit, base model."""
     workspace = Workspace.at(config.workspace)
@@ -77,8 +79,8 @@ def start_tracking(
             "tasks_fingerprint": tasks.fingerprint,
             "base_model": base.name,
             "config_hash": config.training_hash(),
-            "gate_passed": str(gate["passed"]).lower(),
-            "gate_accepted_failure": str(bool(gate["failed"])).lower(),
+            "gate_passed": str(all(g["passed"] for g in gates.values())).lower(),
+            "gate_accepted_failure": str(any(g["failed"] for g in gates.values())).lower(),
             "repotune_version": __version__,
         },
     )
@@ -87,6 +89,8 @@ def start_tracking(
     tracker.log_dict(completion.manifest, "dataset/manifest.json")
     tracker.log_dict(changes.manifest, "dataset/changes_manifest.json")
     tracker.log_dict(tasks.manifest, "dataset/tasks_manifest.json")
+    for name, verdict in gates.items():
+        tracker.log_artifacts(verdict["docs"], f"gates/{name}")
     tracker.log_dict(base.stats, "base_model/stats.json")
     return tracker
 
@@ -174,6 +178,31 @@ def register_model(
     )
     tracker.finish("FINISHED")
     return release
+
+
+@task(name="record-gate-failure", cache_policy=NO_CACHE)
+def record_gate_failure(
+    config: PipelineConfig, snapshots: list[Snapshot], failure: GateFailed
+) -> str:
+    """Keep a failed gate visible in the MLflow UI: a FAILED run with the GX Data Docs (HTML,
+    failing rows included) and the report, though no model is trained. Returns the run id."""
+    workspace = Workspace.at(config.workspace)
+    uri = _resolve_tracking_uri(config, workspace)
+    check_tracking_server(uri)
+    tracker = RunTracker.start(
+        uri,
+        config.registry.experiment,
+        run_name=f"gate-failed-{snapshots[0].commit[:8]}",
+        tags={**source_tags(snapshots), "gate_passed": "false", "repotune_version": __version__},
+    )
+    if failure.docs_dir:
+        tracker.log_artifacts(failure.docs_dir, "gates/data-docs")
+    if failure.report_path:
+        report = Path(failure.report_path).read_text(encoding="utf-8")
+        tracker.log_text(report, f"gates/{Path(failure.report_path).name}")
+    tracker.set_tags({"gate_failure": str(failure)[:5000]})
+    tracker.finish("FAILED")
+    return tracker.run_id
 
 
 @task(name="fail-tracking", cache_policy=NO_CACHE)
