@@ -473,7 +473,7 @@ class AugmentConfig(_Section):
         "variant is only checked to parse and is labelled `parse_only`.",
     )
     max_verified_units: int = Field(
-        200,
+        50,
         ge=0,
         description="Units whose variants are test-verified per run (a hash-drawn sample of "
         "those with tests; the rest are `parse_only`): a bound on the run's time, as each unit "
@@ -481,6 +481,12 @@ class AugmentConfig(_Section):
     )
     test_timeout_s: int = Field(
         60, ge=1, description="Seconds one pytest run may take; longer counts as `tests_timeout`."
+    )
+    verify_budget_s: int = Field(
+        300,
+        ge=0,
+        description="Seconds of test runs per dataset build; once spent, the remaining units "
+        "are `parse_only` (counted as `augment:verify_budget`).",
     )
 
     @model_validator(mode="after")
