@@ -519,7 +519,9 @@ class PipelineConfig(_Section):
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""
-        relevant = self.model_dump(include={"dataset", "tasks", "dedup", "base_model", "train"})
+        relevant = self.model_dump(
+            include={"dataset", "tasks", "dedup", "augment", "base_model", "train"}
+        )
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -7,7 +7,14 @@ from collections import Counter
 
 import pytest
 
-from repotune.config import DatasetConfig, DedupConfig, HistoryConfig, SourceConfig, TasksConfig
+from repotune.config import (
+    AugmentConfig,
+    DatasetConfig,
+    DedupConfig,
+    HistoryConfig,
+    SourceConfig,
+    TasksConfig,
+)
 from repotune.datasets.build import build_completion_dataset
 from repotune.datasets.changes import build_changes_dataset
 from repotune.datasets.task_datasets import build_task_datasets, mixture_ids, mixture_rows
@@ -121,7 +128,16 @@ def test_task_datasets_share_one_file_split_and_name_an_empty_task(tmp_path):
     changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
     completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
     cfg = TasksConfig(mixture={**MIX, "naming": 0.1, "docstring": 0.1, "instruction": 0.1})
-    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), DedupConfig(), ws)
+    tasks = build_task_datasets(
+        units,
+        changes,
+        completion,
+        cfg,
+        DatasetConfig(),
+        DedupConfig(),
+        AugmentConfig(enabled=False),
+        ws,
+    )
     rows = tasks.read("samples")
     assert set(tasks.manifest["rows"]) == {
         "completion", "fim", "naming", "docstring", "instruction", "repair"
@@ -135,7 +151,14 @@ def test_task_datasets_share_one_file_split_and_name_an_empty_task(tmp_path):
     assert {row["task"] for row in mixture_rows(tasks)} <= set(cfg.mixture)
     with pytest.raises(RepotuneError, match="`refactor` task dataset is empty.*mixture.refactor=0"):
         build_task_datasets(
-            units, changes, completion, TasksConfig(), DatasetConfig(), DedupConfig(), ws
+            units,
+            changes,
+            completion,
+            TasksConfig(),
+            DatasetConfig(),
+            DedupConfig(),
+            AugmentConfig(enabled=False),
+            ws,
         )
 
 
@@ -195,7 +218,14 @@ def test_copies_across_splits_and_humaneval_solutions_are_dropped_from_every_tas
     )
     mixture = {"completion": 1.0, "fim": 0.5, "instruction": 0.5}
     tasks = build_task_datasets(
-        units, changes, completion, TasksConfig(mixture=mixture), DatasetConfig(), DedupConfig(), ws
+        units,
+        changes,
+        completion,
+        TasksConfig(mixture=mixture),
+        DatasetConfig(),
+        DedupConfig(),
+        AugmentConfig(enabled=False),
+        ws,
     )
     rows = tasks.read("samples")
     assert not [r for r in rows if r["path"] == train_file]  # every task lost the copy
@@ -242,7 +272,16 @@ def test_samples_carry_the_annotation_of_their_unit_and_one_category_cannot_domi
     changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
     completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
     cfg = TasksConfig(mixture={"completion": 1.0, "naming": 0.5})
-    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), DedupConfig(), ws)
+    tasks = build_task_datasets(
+        units,
+        changes,
+        completion,
+        cfg,
+        DatasetConfig(),
+        DedupConfig(),
+        AugmentConfig(enabled=False),
+        ws,
+    )
     by_path = {row["path"]: row for row in tasks.read("samples") if row["task"] == "completion"}
     assert by_path["pkg/cli.py"]["category"] == "cli"
     assert 0 <= by_path["pkg/cli.py"]["quality"] <= 1
@@ -251,3 +290,50 @@ def test_samples_carry_the_annotation_of_their_unit_and_one_category_cannot_domi
     args = (frame.assign(id=["x"]), GateConfig(max_category_share=0.5), DatasetConfig(), tmp_path)
     verdict = run_task_gates(*args, "c", 0.0, None, tasks.manifest["categories"])
     assert any("no category above 50% of units" in failure for failure in verdict.failed)
+
+
+def test_augmented_samples_are_verified_by_tests_and_stay_in_train_files(tmp_path):
+    files = {f"pkg/m{i}.py": module(i) for i in range(8)}
+    files["pkg/__init__.py"] = ""
+    files["tests/test_m.py"] = "".join(
+        f"from pkg.m{i} import clamp_{WORDS[i]}\n" for i in range(8)
+    ) + "".join(
+        f"\n\ndef test_{WORDS[i]}():\n    assert clamp_{WORDS[i]}(5, 1, 3) == 3\n"
+        f"    assert clamp_{WORDS[i]}(0, 1, 3) == 1\n"
+        for i in range(8)
+    )
+    repo = make_repo(tmp_path / "repo", files)
+    ws = Workspace.at(tmp_path / "ws")
+    snapshots = [resolve_snapshot(str(repo))]
+    units = build_units_dataset(snapshots, SourceConfig(), ws)
+    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
+    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    split_of = {row["path"]: row["split"] for row in completion.read("files")}
+    cfg = TasksConfig(mixture={"completion": 1.0, "repair": 0.5})
+    augment = AugmentConfig(mutants_per_unit=2, max_verified_units=3, test_timeout_s=30)
+    tasks = build_task_datasets(units, changes, completion, cfg, DatasetConfig(), DedupConfig(),
+                                augment, ws)  # fmt: skip
+    rows = tasks.read("samples")
+    augmented = [
+        r for r in rows if json.loads(r["labels"]).get("origin", "").startswith(("aug", "mut"))
+    ]
+    assert augmented and all(r["split"] == "train" == split_of[r["path"]] for r in augmented)
+    repairs = [json.loads(r["labels"]) for r in rows if r["task"] == "repair"]
+    verified = [labels for labels in repairs if labels["verified"] == "tests"]
+    assert verified and all(
+        labels["failing_tests"].startswith("tests/test_m.py::") for labels in verified
+    )
+    assert tasks.manifest["drops"].get("augment:mutant_survived", 0) + len(verified) >= 1
+
+
+def test_samples_are_scrubbed_again_in_their_new_context():
+    from repotune.datasets.task_curation import rescrubbed
+
+    key = "AKIA" + "Q3EGRKZ7TW4XN5MB"
+    clean = Sample("completion", "def f():\n", "    return 1\n", "s", "a.py", "train")
+    leaky = Sample(
+        "completion", f"def g():\n    k = '{key}'\n", "    return k\n", "t", "b.py", "train"
+    )
+    kept, findings = rescrubbed([clean, leaky])
+    assert kept[0] == clean and key not in kept[1].prompt and kept[1].id != leaky.id
+    assert findings == {"aws_access_key": 1}

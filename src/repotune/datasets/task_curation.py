@@ -8,11 +8,13 @@ code in another file must lose all of them, whatever task they belong to.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from repotune.annotate import Annotation
 from repotune.config import DedupConfig
 from repotune.dedup import deduplicate
+from repotune.privacy import scrub_text
 from repotune.records import Sample
 
 
@@ -43,6 +45,23 @@ def deduplicated(
         "bands_rows": [result.bands, result.rows],
     }
     return kept, stats
+
+
+def rescrubbed(samples: list[Sample]) -> tuple[list[Sample], dict[str, int]]:
+    """Scrub every prompt and completion once more. Files were scrubbed before parsing, but a
+    sample puts code in a new context (a header without its file, a reformatted variant) where
+    a detector's context rules can see a secret the file's context hid; the gate re-scans for
+    exactly that, so what it would find is replaced here first and counted."""
+    findings: Counter[str] = Counter()
+    kept = []
+    for sample in samples:
+        prompt, completion = scrub_text(sample.prompt), scrub_text(sample.completion)
+        if prompt.findings or completion.findings:
+            findings.update(prompt.findings)
+            findings.update(completion.findings)
+            sample = replace(sample, prompt=prompt.text, completion=completion.text, id="")
+        kept.append(sample)
+    return kept, dict(sorted(findings.items()))
 
 
 def annotation_columns(annotation: Annotation | None) -> dict[str, Any]:

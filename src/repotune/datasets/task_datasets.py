@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from repotune import __version__
 from repotune.annotate import ANNOTATOR_VERSION, annotate_units
-from repotune.config import DatasetConfig, DedupConfig, TasksConfig
+from repotune.config import AugmentConfig, DatasetConfig, DedupConfig, TasksConfig
 from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
 from repotune.datasets.store import (
     DatasetRef,
@@ -27,7 +27,13 @@ from repotune.datasets.store import (
     list_datasets,
     write_dataset,
 )
-from repotune.datasets.task_curation import annotation_columns, category_counts, deduplicated
+from repotune.datasets.task_augment import augmented_samples
+from repotune.datasets.task_curation import (
+    annotation_columns,
+    category_counts,
+    deduplicated,
+    rescrubbed,
+)
 from repotune.datasets.task_samples import (
     TASKS,
     docstring_sample,
@@ -60,9 +66,11 @@ def tasks_fingerprint(
     completion: DatasetRef,
     cfg: TasksConfig,
     dedup: DedupConfig,
+    augment: AugmentConfig,
 ) -> str:
     parts = (units.fingerprint, changes.fingerprint, completion.fingerprint)
-    settings = (cfg.model_dump(), dedup.model_dump(), ANNOTATOR_VERSION, __version__)
+    settings = (cfg.model_dump(), dedup.model_dump(), augment.model_dump(), ANNOTATOR_VERSION)
+    settings = (*settings, __version__)
     return fingerprint(TASKS_STAGE, *parts, *settings)
 
 
@@ -127,10 +135,11 @@ def build_task_datasets(
     cfg: TasksConfig,
     dataset: DatasetConfig,
     dedup: DedupConfig,
+    augment: AugmentConfig,
     workspace: Workspace,
 ) -> DatasetRef:
     """Build every task's samples (or find them built) and mark the training mixture."""
-    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg, dedup)
+    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg, dedup, augment)
     existing = dataset_ref(workspace, TASKS_STAGE, fp)
     if existing.exists():
         return existing
@@ -156,6 +165,8 @@ def build_task_datasets(
         path = keys(unit.repo, unit.path)
         samples.extend(_unit_samples(unit, path, split_of(path), cfg, drops))
     annotations = {a.unit_id: a for a in annotate_units(trained)}
+    sources_manifest = units_ref.manifest["sources"]
+    samples.extend(augmented_samples(trained, sources_manifest, keys, split_of, augment, drops))
     for row in changes_ref.read("pairs"):
         pair = ChangePair.from_dict(row)
         sources[pair.id] = pair.after
@@ -167,6 +178,7 @@ def build_task_datasets(
             drops[f"history:{pair.kind}_not_a_task"] += 1
         else:
             samples.append(sample)
+    samples, rescrub_findings = rescrubbed(samples)
     samples = _bounded(samples, dataset, drops)
     samples, dedup_stats = deduplicated(samples, sources, dedup, drops)
     counts = Counter(sample.task for sample in samples)
@@ -189,6 +201,7 @@ def build_task_datasets(
         "rows": _per_task_split(samples),
         "mixture": dict(sorted(Counter(s.task for s in samples if s.id in chosen).items())),
         "dedup": dedup_stats,
+        "secrets_rescrubbed": rescrub_findings,
         "annotator_version": ANNOTATOR_VERSION,
         "categories": category_counts(samples, annotations),
         "drops": dict(sorted(drops.items())),

@@ -74,7 +74,14 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         workspace=workspace,
     )
     tasks = build_task_datasets(
-        units, changes, completion, config.tasks, config.dataset, config.dedup, workspace
+        units,
+        changes,
+        completion,
+        config.tasks,
+        config.dataset,
+        config.dedup,
+        config.augment,
+        workspace,
     )
     try:
         gate = validate_dataset(completion, config.gate, config.dataset, workspace)

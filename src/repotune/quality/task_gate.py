@@ -65,7 +65,7 @@ def _derived(df: pd.DataFrame) -> pd.DataFrame:
     frame = df[["id", "task", "path", "split"]].copy()
     texts = list(zip(df["task"], df["prompt"], df["completion"], df["labels"], strict=True))
     frame["secrets"] = [
-        len(detect(prompt + "\n" + completion)) for _, prompt, completion, _ in texts
+        len(detect(prompt)) + len(detect(completion)) for _, prompt, completion, _ in texts
     ]
     oks = []
     for task, prompt, completion, labels in texts:

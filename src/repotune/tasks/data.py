@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
 from repotune.config import (
+    AugmentConfig,
     DatasetConfig,
     DedupConfig,
     GateConfig,
@@ -157,7 +158,12 @@ def build_completion_dataset(
 
 def _tasks_key(_context, params) -> str:
     return "tasks-" + task_datasets.tasks_fingerprint(
-        params["units"], params["changes"], params["completion"], params["tasks"], params["dedup"]
+        params["units"],
+        params["changes"],
+        params["completion"],
+        params["tasks"],
+        params["dedup"],
+        params["augment"],
     )
 
 
@@ -169,12 +175,13 @@ def build_task_datasets(
     tasks: TasksConfig,
     dataset: DatasetConfig,
     dedup: DedupConfig,
+    augment: AugmentConfig,
     workspace: str,
 ) -> DatasetRef:
     """Build every training task (FIM, naming, docstring, instruction, repair, refactor) and
     the training mixture; publish the per-task summary."""
     ref = task_datasets.build_task_datasets(
-        units, changes, completion, tasks, dataset, dedup, Workspace.at(workspace)
+        units, changes, completion, tasks, dataset, dedup, augment, Workspace.at(workspace)
     )
     create_markdown_artifact(
         key="task-datasets",
