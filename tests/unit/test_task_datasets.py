@@ -337,3 +337,29 @@ def test_samples_are_scrubbed_again_in_their_new_context():
     kept, findings = rescrubbed([clean, leaky])
     assert kept[0] == clean and key not in kept[1].prompt and kept[1].id != leaky.id
     assert findings == {"aws_access_key": 1}
+
+
+def test_drift_compares_to_the_previous_version_with_the_same_settings(tmp_path):
+    from repotune.datasets.task_datasets import previous_version
+
+    files = {f"pkg/m{i}.py": module(i) for i in range(6)}
+    repo = make_repo(tmp_path / "repo", files)
+    ws = Workspace.at(tmp_path / "ws")
+    off = AugmentConfig(enabled=False)
+
+    def build(mixture):
+        snapshots = [resolve_snapshot(str(repo))]
+        units = build_units_dataset(snapshots, SourceConfig(), ws)
+        changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
+        completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+        cfg = TasksConfig(mixture=mixture)
+        return build_task_datasets(units, changes, completion, cfg, DatasetConfig(),
+                                   DedupConfig(), off, ws)  # fmt: skip
+
+    first = build({"completion": 1.0})
+    assert previous_version(ws, first) is None
+    other_settings = build({"completion": 1.0, "fim": 1.0})
+    assert previous_version(ws, other_settings) is None
+    make_repo(repo, {"pkg/m9.py": module(9)}, "more code")
+    newer = build({"completion": 1.0})
+    assert previous_version(ws, newer) == first

@@ -48,6 +48,8 @@ from repotune.records import ChangePair, CodeUnit, Sample
 from repotune.workspace import Workspace
 
 TASKS_STAGE = "tasks"
+TASKS_FORMAT = "tasks-2"
+"""Table and manifest layout; part of the fingerprint, so an older layout is never reused."""
 EMPTY_CAUSES = {
     "completion": "no unit kept a body within `dataset` length bounds",
     "fim": "no unit has a body of 3 or more lines",
@@ -70,7 +72,7 @@ def tasks_fingerprint(
 ) -> str:
     parts = (units.fingerprint, changes.fingerprint, completion.fingerprint)
     settings = (cfg.model_dump(), dedup.model_dump(), augment.model_dump(), ANNOTATOR_VERSION)
-    settings = (*settings, __version__)
+    settings = (*settings, TASKS_FORMAT, __version__)
     return fingerprint(TASKS_STAGE, *parts, *settings)
 
 
@@ -192,6 +194,7 @@ def build_task_datasets(
     chosen = mixture_ids(samples, cfg.mixture)
     manifest = {
         "sources": units_ref.manifest["sources"],
+        "settings_key": fingerprint(cfg.model_dump(), dedup.model_dump(), augment.model_dump()),
         "upstream": {
             "units": units_ref.fingerprint,
             "changes": changes_ref.fingerprint,
@@ -241,12 +244,17 @@ def mixture_rows(tasks_ref: DatasetRef) -> list[dict[str, str]]:
 
 
 def previous_version(workspace: Workspace, ref: DatasetRef) -> DatasetRef | None:
-    """The newest other task dataset built from the same repositories: what drift compares to."""
+    """The newest other task dataset built from the same repositories with the same settings:
+    what drift compares to (a changed mixture or augmentation moves the distributions on purpose;
+    drift is about what new commits did to the data)."""
     repos = {source["repo"] for source in ref.manifest["sources"]}
+    settings = ref.manifest.get("settings_key")
     for other in list_datasets(workspace):
         if other.stage != TASKS_STAGE or other.fingerprint == ref.fingerprint:
             continue
-        if {source["repo"] for source in other.manifest["sources"]} == repos:
+        manifest = other.manifest
+        same_repos = {source["repo"] for source in manifest["sources"]} == repos
+        if same_repos and manifest.get("settings_key") == settings:
             return other
     return None
 
