@@ -10,11 +10,11 @@ answers is written in one transaction: an entry is stored whole or not at all.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import closing
-from pathlib import Path
+
+from repotune.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_answers_v1 (
@@ -29,18 +29,10 @@ CacheKey = tuple[str, str]
 """``(teacher key, prompt hash)``; the teacher key is ``base_url#model``."""
 
 
-class ResponseCache:
+class ResponseCache(SqliteStore):
     """SQLite map ``(teacher, prompt_hash) -> answer JSON`` shared by every run of a workspace."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
+    schema = SCHEMA
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, str]:
         """The stored answers among ``keys``; missing keys are simply absent."""

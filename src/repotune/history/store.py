@@ -10,14 +10,13 @@ the blob cache's location-free results): a second clone of the same history reus
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from repotune.records import ChangePair
+from repotune.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS commit_results (
@@ -38,18 +37,10 @@ class CommitOutcome:
     drops: dict[str, int] = field(default_factory=dict)
 
 
-class HistoryStore:
+class HistoryStore(SqliteStore):
     """SQLite map ``(commit sha, miner version, settings hash) -> CommitOutcome``."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
+    schema = SCHEMA
 
     def get_many(
         self, shas: Iterable[str], version: str, settings: str, repo: str

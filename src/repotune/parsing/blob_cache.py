@@ -11,14 +11,14 @@ the file belongs to the workspace, as trusted as the code that wrote it.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from repotune.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blob_results_v2 (
@@ -43,18 +43,10 @@ class BlobResult:
     """The file's import lines, every unit's context: stored once, not once per unit."""
 
 
-class BlobCache:
+class BlobCache(SqliteStore):
     """SQLite map ``(blob, variant) -> BlobResult``; ``variant`` names language + code version."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
+    schema = SCHEMA
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], BlobResult]:
         by_variant: dict[str, list[str]] = defaultdict(list)
