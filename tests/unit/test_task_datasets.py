@@ -118,15 +118,21 @@ def module(i: int) -> str:
     )
 
 
+def upstream(repo, ws):
+    """The units, change-pair and completion datasets a task-dataset build reads."""
+    snapshots = [resolve_snapshot(str(repo))]
+    units = build_units_dataset(snapshots, SourceConfig(), ws)
+    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
+    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    return units, changes, completion
+
+
 def test_task_datasets_share_one_file_split_and_name_an_empty_task(tmp_path):
     files = {f"pkg/m{i}.py": module(i) for i in range(10)}
     repo = make_repo(tmp_path / "repo", files)
     make_repo(repo, {"pkg/m0.py": files["pkg/m0.py"].replace(" < ", " <= ")}, "fix: bound")
     ws = Workspace.at(tmp_path / "ws")
-    snapshots = [resolve_snapshot(str(repo))]
-    units = build_units_dataset(snapshots, SourceConfig(), ws)
-    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
-    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    units, changes, completion = upstream(repo, ws)
     cfg = TasksConfig(mixture={**MIX, "naming": 0.1, "docstring": 0.1, "instruction": 0.1})
     tasks = build_task_datasets(
         units,
@@ -267,10 +273,7 @@ def test_samples_carry_the_annotation_of_their_unit_and_one_category_cannot_domi
     )
     repo = make_repo(tmp_path / "repo", files)
     ws = Workspace.at(tmp_path / "ws")
-    snapshots = [resolve_snapshot(str(repo))]
-    units = build_units_dataset(snapshots, SourceConfig(), ws)
-    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
-    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    units, changes, completion = upstream(repo, ws)
     cfg = TasksConfig(mixture={"completion": 1.0, "naming": 0.5})
     tasks = build_task_datasets(
         units,
@@ -304,10 +307,7 @@ def test_augmented_samples_are_verified_by_tests_and_stay_in_train_files(tmp_pat
     )
     repo = make_repo(tmp_path / "repo", files)
     ws = Workspace.at(tmp_path / "ws")
-    snapshots = [resolve_snapshot(str(repo))]
-    units = build_units_dataset(snapshots, SourceConfig(), ws)
-    changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
-    completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+    units, changes, completion = upstream(repo, ws)
     split_of = {row["path"]: row["split"] for row in completion.read("files")}
     cfg = TasksConfig(mixture={"completion": 1.0, "repair": 0.5})
     augment = AugmentConfig(mutants_per_unit=2, max_verified_units=3, test_timeout_s=30)
@@ -348,10 +348,7 @@ def test_drift_compares_to_the_previous_version_with_the_same_settings(tmp_path)
     off = AugmentConfig(enabled=False)
 
     def build(mixture):
-        snapshots = [resolve_snapshot(str(repo))]
-        units = build_units_dataset(snapshots, SourceConfig(), ws)
-        changes = build_changes_dataset(snapshots, SourceConfig(), HistoryConfig(), ws)
-        completion = build_completion_dataset(units, DatasetConfig(min_completion_chars=4), ws)
+        units, changes, completion = upstream(repo, ws)
         cfg = TasksConfig(mixture=mixture)
         return build_task_datasets(units, changes, completion, cfg, DatasetConfig(),
                                    DedupConfig(), off, ws)  # fmt: skip
