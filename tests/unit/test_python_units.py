@@ -93,3 +93,26 @@ def test_syntax_error_propagates_for_the_caller_to_count():
 def test_file_without_trailing_newline():
     units, _ = units_by_name("def f():\n    return 1")
     assert units["f"].body == "    return 1\n"
+
+
+@pytest.mark.parametrize("separator", ["\f", "\x85", "\u2028"])
+def test_unit_lines_follow_ast_numbering_across_form_feeds_and_separators(separator):
+    source = (
+        f"def first(a):\n    return a  # {separator} in a comment\n\n\f\n"
+        f"def second(b):\n    total = b + len('{separator}')\n    return total\n"
+    )
+    units = {unit.qualname: unit for unit in extract_units(source, ORIGIN)}
+    second = units["second"]
+    assert (second.start_line, second.end_line) == (5, 7)
+    lines = source.split("\n")
+    assert second.code == "\n".join(lines[4:7]) + "\n"
+    assert second.body == f"    total = b + len('{separator}')\n    return total\n"
+
+
+def test_source_lines_break_where_ast_does():
+    from repotune.parsing.python_units import source_lines
+
+    text = "a = 1\r\nb = 2\rc = 3\n\fd = 4"
+    assert source_lines(text) == ["a = 1\r\n", "b = 2\r", "c = 3\n", "\fd = 4"]
+    assert "".join(source_lines(text)) == text
+    assert len(source_lines(text)) == len(ast.parse(text.replace("\f", "")).body)

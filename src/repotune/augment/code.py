@@ -15,6 +15,8 @@ import hashlib
 import textwrap
 from dataclasses import dataclass
 
+from repotune.parsing.python_units import source_lines
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -26,17 +28,9 @@ class Rewrite:
     code: str
 
 
-def lines_of(text: str) -> list[str]:
-    """The lines of ``text`` as ``ast`` numbers them, with their ends. ``str.splitlines`` would
-    also split at form feeds and other separators, shifting every line after them."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    return [*lines, parts[-1]] if parts[-1] else lines
-
-
 def unit_indent(code: str) -> str:
     """The prefix that ``textwrap.dedent`` strips from every non-blank line of ``code``."""
-    for line, dedented in zip(lines_of(code), lines_of(textwrap.dedent(code)), strict=True):
+    for line, dedented in zip(source_lines(code), source_lines(textwrap.dedent(code)), strict=True):
         if line.strip():
             return line[: len(line) - len(dedented)]
     return ""
@@ -102,7 +96,7 @@ def span_text(code: str, indent: str, span: tuple[int, int, int, int]) -> str:
     ``ast`` reports them) in the unit's own ``code``."""
     line, col, end_line, end_col = span
     shift = len(indent.encode("utf-8"))
-    lines = [text.encode("utf-8") for text in lines_of(code)[line - 1 : end_line]]
+    lines = [text.encode("utf-8") for text in source_lines(code)[line - 1 : end_line]]
     lines[-1] = lines[-1][: end_col + shift]
     lines[0] = lines[0][col + shift :]
     return b"".join(lines).decode("utf-8")
@@ -114,7 +108,7 @@ def replace_spans(code: str, indent: str, edits: list[tuple[int, int, int, int, 
     A span is ``(line, col, end_line, end_col, text)`` in the coordinates of the dedented code
     as ``ast`` reports them (1-based lines, UTF-8 byte columns); spans must not overlap.
     """
-    lines = [line.encode("utf-8") for line in lines_of(code)]
+    lines = [line.encode("utf-8") for line in source_lines(code)]
     shift = len(indent.encode("utf-8"))
     for line, col, end_line, end_col, text in sorted(edits, reverse=True):
         head = lines[line - 1][: col + shift]

@@ -28,7 +28,6 @@ from repotune.augment.code import (
     docstring_expr,
     draw,
     function_of,
-    lines_of,
     parse_unit,
     render,
     replace_spans,
@@ -36,6 +35,7 @@ from repotune.augment.code import (
     span_text,
     unit_indent,
 )
+from repotune.parsing.python_units import source_lines
 from repotune.records import CodeUnit
 
 _IMPERATIVE = (
@@ -58,7 +58,7 @@ _FIRST_WORD = re.compile(r"[A-Za-z]+")
 def _summary(content: str) -> tuple[int, int]:
     """Start and end offsets of the first non-blank line of a docstring's raw content."""
     start = 0
-    for line in lines_of(content):
+    for line in source_lines(content):
         if line.strip():
             begin = start + len(line) - len(line.lstrip())
             return begin, start + len(line.rstrip())

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from repotune.augment.code import lines_of
 from repotune.errors import RepotuneError
+from repotune.parsing.python_units import source_lines
 from repotune.records import CodeUnit
 
 Outcome = Literal["passed", "failed", "timeout", "error"]
@@ -91,7 +91,7 @@ def checkout(repo_git_dir: str | Path, commit: str) -> Iterator[Path]:
 
 def _lines(path: Path) -> list[str]:
     """The file's lines as the extractor read them: bytes decoded, line ends untouched."""
-    return lines_of(path.read_bytes().decode("utf-8"))
+    return source_lines(path.read_bytes().decode("utf-8"))
 
 
 def matches(root: Path, unit: CodeUnit) -> bool:
