@@ -382,6 +382,18 @@ class TasksConfig(_Section):
     fim_spm_rate: float = Field(
         0.5, ge=0, le=1, description="Share of FIM samples in suffix-prefix-middle order."
     )
+    max_train_samples: int | None = Field(
+        None,
+        ge=1,
+        description="Cap on the training mixture (empty: every training sample). Each task's "
+        "share of the cap is filled by `selection`.",
+    )
+    selection: Literal["diverse", "id_order"] = Field(
+        "diverse",
+        description="How a capped task picks its samples: `diverse` prefers samples from sparse "
+        "regions of MiniLM embedding space (farthest-first); `id_order` takes them in hash order "
+        "(cheaper, no embedding model).",
+    )
 
     @model_validator(mode="after")
     def _known_tasks(self) -> TasksConfig:
@@ -497,6 +509,51 @@ class AugmentConfig(_Section):
         return self
 
 
+class AnnotateConfig(_Section):
+    """Optional LLM annotators on top of the static labels: intent, category and an instruction
+    written for each unit, by one or more teachers behind OpenAI-compatible APIs."""
+
+    teachers: list[str] = Field(
+        default_factory=list,
+        description="Names of saved `llm-endpoint` blocks, one per teacher (empty: static labels "
+        "only). Keys stay in the blocks, never in the config.",
+    )
+    agree: int | None = Field(
+        None,
+        ge=1,
+        description="Teachers that must vote for a category to keep it (empty: a majority of "
+        "the teachers); below it the static labels stay and the votes are recorded.",
+    )
+    max_units: int = Field(
+        500,
+        ge=1,
+        description="Units asked about per dataset build (a hash-drawn sample), a bound on cost; "
+        "answers are cached, so later builds ask only about new code.",
+    )
+    instructions: bool = Field(
+        True, description="Add an `instruction` sample per unit from the teachers' instruction."
+    )
+    max_concurrency: int = Field(4, ge=1, description="Requests in flight per build, at most.")
+    retries: int = Field(
+        3, ge=0, description="Retries of a timeout, 429, 5xx or garbage answer, with backoff."
+    )
+
+    @model_validator(mode="after")
+    def _agree_within_teachers(self) -> AnnotateConfig:
+        if len(set(self.teachers)) != len(self.teachers):
+            raise ValueError("`teachers` names a block more than once; list each teacher once")
+        if self.agree is not None and self.teachers and self.agree > len(self.teachers):
+            raise ValueError(
+                f"`agree` is {self.agree} with {len(self.teachers)} teacher(s): set it between "
+                f"1 and {len(self.teachers)}"
+            )
+        return self
+
+    @property
+    def required_votes(self) -> int:
+        return self.agree or len(self.teachers) // 2 + 1
+
+
 class PipelineConfig(_Section):
     """Everything one `build_model` run needs; each section configures one stage."""
 
@@ -516,11 +573,12 @@ class PipelineConfig(_Section):
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
 
     def training_hash(self) -> str:
         """Hash of what shapes the trained model (not where it runs), for lineage and semver."""
         relevant = self.model_dump(
-            include={"dataset", "tasks", "dedup", "augment", "base_model", "train"}
+            include={"dataset", "tasks", "dedup", "augment", "annotate", "base_model", "train"}
         )
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -55,6 +55,10 @@ class Workspace:
         return self.root / "cache" / "history.sqlite"
 
     @property
+    def llm_cache(self) -> Path:
+        return self.root / "cache" / "llm_responses.sqlite"
+
+    @property
     def clones_dir(self) -> Path:
         return self.root / "cache" / "clones"
 

@@ -17,7 +17,8 @@ from repotune.config import (
 )
 from repotune.datasets.build import build_completion_dataset
 from repotune.datasets.changes import build_changes_dataset
-from repotune.datasets.task_datasets import build_task_datasets, mixture_ids, mixture_rows
+from repotune.datasets.mixture import mixture_ids, mixture_rows
+from repotune.datasets.task_datasets import build_task_datasets
 from repotune.datasets.task_samples import (
     docstring_sample,
     fim_sample,

@@ -6,6 +6,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from repotune.annotate.llm import Teacher
+from repotune.errors import RepotuneError
 
 
 class LLMEndpoint(Block):
@@ -35,3 +36,20 @@ class LLMEndpoint(Block):
             api_key=self.api_key.get_secret_value(),
             timeout_s=self.timeout_s,
         )
+
+
+def load_teachers(block_names: list[str]) -> list[Teacher]:
+    """The teachers of ``annotate.teachers``, each from its saved ``llm-endpoint`` block."""
+    teachers = []
+    for name in block_names:
+        try:
+            block = LLMEndpoint.load(name)
+        except ValueError:
+            raise RepotuneError(
+                "annotate",
+                f"no `llm-endpoint` block named {name!r} is saved",
+                f"save one, e.g. `LLMEndpoint(base_url=..., model=..., api_key=...).save({name!r})`"
+                ", or remove it from `annotate.teachers`",
+            ) from None
+        teachers.append(block.to_teacher())
+    return teachers

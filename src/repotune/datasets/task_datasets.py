@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from repotune import __version__
 from repotune.annotate import ANNOTATOR_VERSION, annotate_units
-from repotune.config import AugmentConfig, DatasetConfig, DedupConfig, TasksConfig
+from repotune.annotate.llm import Teacher
+from repotune.config import (
+    AnnotateConfig,
+    AugmentConfig,
+    DatasetConfig,
+    DedupConfig,
+    TasksConfig,
+)
 from repotune.datasets.completion import TRAINED_LANGUAGES, FileKeys, file_split
+from repotune.datasets.diversity import EMBEDDING_MODEL, diverse_pick
+from repotune.datasets.mixture import mixture_ids
 from repotune.datasets.store import (
     DatasetRef,
     dataset_ref,
@@ -33,6 +43,12 @@ from repotune.datasets.task_curation import (
     category_counts,
     deduplicated,
     rescrubbed,
+)
+from repotune.datasets.task_llm import (
+    label_columns,
+    llm_labelled,
+    llm_settings,
+    llm_summary_markdown,
 )
 from repotune.datasets.task_samples import (
     TASKS,
@@ -48,7 +64,7 @@ from repotune.records import ChangePair, CodeUnit, Sample
 from repotune.workspace import Workspace
 
 TASKS_STAGE = "tasks"
-TASKS_FORMAT = "tasks-2"
+TASKS_FORMAT = "tasks-3"
 """Table and manifest layout; part of the fingerprint, so an older layout is never reused."""
 EMPTY_CAUSES = {
     "completion": "no unit kept a body within `dataset` length bounds",
@@ -69,9 +85,11 @@ def tasks_fingerprint(
     cfg: TasksConfig,
     dedup: DedupConfig,
     augment: AugmentConfig,
+    llm: dict[str, Any] | None = None,
 ) -> str:
+    """``llm`` is :func:`~repotune.datasets.task_llm.llm_settings` (``None``: static labels)."""
     parts = (units.fingerprint, changes.fingerprint, completion.fingerprint)
-    settings = (cfg.model_dump(), dedup.model_dump(), augment.model_dump(), ANNOTATOR_VERSION)
+    settings = (cfg.model_dump(), dedup.model_dump(), augment.model_dump(), ANNOTATOR_VERSION, llm)
     settings = (*settings, TASKS_FORMAT, __version__)
     return fingerprint(TASKS_STAGE, *parts, *settings)
 
@@ -112,24 +130,6 @@ def _bounded(samples: list[Sample], cfg: DatasetConfig, drops: Counter[str]) -> 
     return kept
 
 
-def mixture_ids(samples: list[Sample], weights: dict[str, float]) -> set[str]:
-    """Training samples picked so each task's share is at most its normalised weight.
-
-    The target size is every available training sample; a task gets ``weight x target`` of it,
-    or all it has when that is fewer (no task is repeated). Picks are by id order: stable.
-    """
-    train = [s for s in samples if s.split == "train" and weights.get(s.task, 0) > 0]
-    total = sum(weights.get(task, 0) for task in {s.task for s in train}) or 1.0
-    by_task: dict[str, list[Sample]] = {}
-    for sample in sorted(train, key=lambda s: s.id):
-        by_task.setdefault(sample.task, []).append(sample)
-    picked = set()
-    for task, rows in by_task.items():
-        quota = max(1, round(len(train) * weights[task] / total))
-        picked.update(sample.id for sample in rows[:quota])
-    return picked
-
-
 def build_task_datasets(
     units_ref: DatasetRef,
     changes_ref: DatasetRef,
@@ -139,9 +139,16 @@ def build_task_datasets(
     dedup: DedupConfig,
     augment: AugmentConfig,
     workspace: Workspace,
+    annotate: AnnotateConfig | None = None,
+    teachers: Sequence[Teacher] = (),
 ) -> DatasetRef:
-    """Build every task's samples (or find them built) and mark the training mixture."""
-    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg, dedup, augment)
+    """Build every task's samples (or find them built) and mark the training mixture.
+
+    ``teachers`` (loaded from ``annotate.teachers``) add LLM labels; none: static labels only.
+    """
+    annotate = annotate or AnnotateConfig()
+    llm = llm_settings(annotate, teachers)
+    fp = tasks_fingerprint(units_ref, changes_ref, completion_ref, cfg, dedup, augment, llm)
     existing = dataset_ref(workspace, TASKS_STAGE, fp)
     if existing.exists():
         return existing
@@ -167,6 +174,18 @@ def build_task_datasets(
         path = keys(unit.repo, unit.path)
         samples.extend(_unit_samples(unit, path, split_of(path), cfg, drops))
     annotations = {a.unit_id: a for a in annotate_units(trained)}
+    labels: dict[str, Any] = {}
+    llm_summary = None
+    if teachers:
+
+        def path_of(unit: CodeUnit) -> tuple[str, str]:
+            path = keys(unit.repo, unit.path)
+            return path, split_of(path)
+
+        labels, written, llm_summary = llm_labelled(
+            trained, annotations, teachers, annotate, workspace.llm_cache, path_of
+        )
+        samples.extend(written)
     sources_manifest = units_ref.manifest["sources"]
     samples.extend(augmented_samples(trained, sources_manifest, keys, split_of, augment, drops))
     for row in changes_ref.read("pairs"):
@@ -191,10 +210,15 @@ def build_task_datasets(
                 f"the `{task}` task dataset is empty: {EMPTY_CAUSES[task]}",
                 f"fix the cause, or leave the task out with --set tasks.mixture.{task}=0",
             )
-    chosen = mixture_ids(samples, cfg.mixture)
+    diverse = cfg.max_train_samples is not None and cfg.selection == "diverse"
+    chosen = mixture_ids(
+        samples, cfg.mixture, cfg.max_train_samples, diverse_pick if diverse else None
+    )
     manifest = {
         "sources": units_ref.manifest["sources"],
-        "settings_key": fingerprint(cfg.model_dump(), dedup.model_dump(), augment.model_dump()),
+        "settings_key": fingerprint(
+            cfg.model_dump(), dedup.model_dump(), augment.model_dump(), llm
+        ),
         "upstream": {
             "units": units_ref.fingerprint,
             "changes": changes_ref.fingerprint,
@@ -203,6 +227,12 @@ def build_task_datasets(
         "config": cfg.model_dump(),
         "rows": _per_task_split(samples),
         "mixture": dict(sorted(Counter(s.task for s in samples if s.id in chosen).items())),
+        "mixture_selection": {
+            "cap": cfg.max_train_samples,
+            "selection": cfg.selection if cfg.max_train_samples else "all",
+            "embedding_model": EMBEDDING_MODEL if diverse else None,
+        },
+        "llm_annotation": llm_summary,
         "dedup": dedup_stats,
         "secrets_rescrubbed": rescrub_findings,
         "annotator_version": ANNOTATOR_VERSION,
@@ -214,6 +244,7 @@ def build_task_datasets(
             {
                 **s.to_dict(),
                 **annotation_columns(annotations.get(s.source_id)),
+                **label_columns(labels.get(s.source_id)),
                 "messages": messages(s),
                 "in_mixture": s.id in chosen,
             }
@@ -234,15 +265,6 @@ def _per_task_split(samples: list[Sample]) -> dict[str, dict[str, int]]:
     return dict(sorted(rows.items()))
 
 
-def mixture_rows(tasks_ref: DatasetRef) -> list[dict[str, str]]:
-    """The training mixture as ``{id, prompt, completion, path, task}`` rows."""
-    return [
-        {key: row[key] for key in ("id", "prompt", "completion", "path", "task")}
-        for row in tasks_ref.read("samples")
-        if row["in_mixture"]
-    ]
-
-
 def previous_version(workspace: Workspace, ref: DatasetRef) -> DatasetRef | None:
     """The newest other task dataset built from the same repositories with the same settings:
     what drift compares to (a changed mixture or augmentation moves the distributions on purpose;
@@ -259,15 +281,6 @@ def previous_version(workspace: Workspace, ref: DatasetRef) -> DatasetRef | None
     return None
 
 
-def test_rows(tasks_ref: DatasetRef, task: str) -> list[dict[str, str]]:
-    """One task's held-out samples as ``{id, prompt, completion, path}`` rows."""
-    return [
-        {key: row[key] for key in ("id", "prompt", "completion", "path")}
-        for row in tasks_ref.read("samples")
-        if row["task"] == task and row["split"] == "test"
-    ]
-
-
 def tasks_summary_markdown(ref: DatasetRef) -> str:
     """Samples per task and split, the mixture, and the drops, for a Prefect artifact."""
     manifest = ref.manifest
@@ -282,4 +295,5 @@ def tasks_summary_markdown(ref: DatasetRef) -> str:
         lines.append(f"| {task} | {rows['train']} | {rows['test']} | {mixed} |")
     lines += ["", "| dropped because | count |", "|---|---:|"]
     lines += [f"| {reason} | {n} |" for reason, n in manifest["drops"].items()] or ["| — | 0 |"]
+    lines += llm_summary_markdown(manifest.get("llm_annotation"))
     return "\n".join(lines) + "\n"

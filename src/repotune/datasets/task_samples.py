@@ -103,6 +103,15 @@ def instruction_sample(unit: CodeUnit, path: str, split: str) -> Sample | str:
     return _sample("instruction", request, unit.code, unit.id, path, split, source="docstring")
 
 
+def teacher_instruction_sample(unit: CodeUnit, instruction: str, path: str, split: str) -> Sample:
+    """An instruction sample whose request an LLM teacher wrote for the unit (``annotate``)."""
+    request = (
+        f"{instruction.strip()}\nWrite it as a {unit.language} {unit.kind} with this signature:"
+        f"\n{unit.signature.strip()}\n"
+    )
+    return _sample("instruction", request, unit.code, unit.id, path, split, source="llm")
+
+
 def history_sample(pair: ChangePair, path: str, split: str) -> Sample | None:
     """A repair sample from a bug fix, a refactor sample from a refactor, an instruction sample
     from a feature; None for changes of kind ``other``."""

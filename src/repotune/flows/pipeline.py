@@ -81,6 +81,7 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         config.dataset,
         config.dedup,
         config.augment,
+        config.annotate,
         workspace,
     )
     try:

@@ -14,7 +14,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from repotune.blocks.git_credentials import load_git_auth
+from repotune.blocks.llm_endpoint import load_teachers
 from repotune.config import (
+    AnnotateConfig,
     AugmentConfig,
     DatasetConfig,
     DedupConfig,
@@ -26,6 +28,7 @@ from repotune.config import (
 from repotune.datasets import build, task_datasets, units
 from repotune.datasets.changes import build_changes_dataset, changes_summary_markdown
 from repotune.datasets.store import DatasetRef, dataset_ref
+from repotune.datasets.task_llm import llm_settings
 from repotune.errors import GateFailed
 from repotune.parsing.blob_cache import BlobResult
 from repotune.parsing.extract import BlobJob, process_jobs
@@ -157,6 +160,7 @@ def build_completion_dataset(
 
 
 def _tasks_key(_context, params) -> str:
+    annotate = params["annotate"]
     return "tasks-" + task_datasets.tasks_fingerprint(
         params["units"],
         params["changes"],
@@ -164,6 +168,7 @@ def _tasks_key(_context, params) -> str:
         params["tasks"],
         params["dedup"],
         params["augment"],
+        llm_settings(annotate, load_teachers(annotate.teachers)),
     )
 
 
@@ -176,12 +181,23 @@ def build_task_datasets(
     dataset: DatasetConfig,
     dedup: DedupConfig,
     augment: AugmentConfig,
+    annotate: AnnotateConfig,
     workspace: str,
 ) -> DatasetRef:
     """Build every training task (FIM, naming, docstring, instruction, repair, refactor) and
-    the training mixture; publish the per-task summary."""
+    the training mixture, with the LLM teachers' labels when `annotate.teachers` names any;
+    publish the per-task summary."""
     ref = task_datasets.build_task_datasets(
-        units, changes, completion, tasks, dataset, dedup, augment, Workspace.at(workspace)
+        units,
+        changes,
+        completion,
+        tasks,
+        dataset,
+        dedup,
+        augment,
+        Workspace.at(workspace),
+        annotate,
+        load_teachers(annotate.teachers),
     )
     create_markdown_artifact(
         key="task-datasets",

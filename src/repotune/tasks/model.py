@@ -16,8 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from repotune import __version__
 from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainConfig
 from repotune.datasets.build import pretraining_corpus
+from repotune.datasets.mixture import held_out_rows, mixture_rows
 from repotune.datasets.store import DatasetRef
-from repotune.datasets.task_datasets import mixture_rows, test_rows
 from repotune.errors import GateFailed
 from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
@@ -133,7 +133,7 @@ def evaluate_models(
 ) -> dict[str, dict[str, float]]:
     """Score base and fine-tuned model on the same held-out completion samples (after dedup and
     decontamination); publish a comparison table."""
-    rows = test_rows(tasks, "completion")
+    rows = held_out_rows(tasks, "completion")
     base_result = evaluate_model(base.path, rows, evaluation)
     tuned_result = evaluate_model(base.path, rows, evaluation, adapter_dir=adapter_dir)
     tracker.log_metrics({f"base_{k}": v for k, v in base_result.metrics.items()})
