@@ -6,16 +6,15 @@ workspace environment is set, so ``--help`` is instant and settings land before 
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from repotune.config import PipelineConfig, list_presets, load_config
-from repotune.errors import RepotuneError
+from repotune.cli_common import PresetOpt, SetOpt, WorkspaceOpt, config_for, friendly
+from repotune.cli_release import register_release_commands
+from repotune.config import PipelineConfig, list_presets
 from repotune.runtime_env import apply_runtime_env
 from repotune.workspace import Workspace
 
@@ -25,36 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-PresetOpt = Annotated[
-    str, typer.Option("--preset", "-p", help=f"Preset name ({', '.join(list_presets())}) or YAML.")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="Override a config field, e.g. --set train.lora_r=8."),
-]
-WorkspaceOpt = Annotated[
-    str | None, typer.Option("--workspace", "-w", help="Workspace folder (default from preset).")
-]
-
-
-def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a RepotuneError as one sentence and exit 1, instead of a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except RepotuneError as err:
-            typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _config(preset: str, overrides: list[str] | None, **fields: Any) -> PipelineConfig:
-    extra = [f"{key}={value}" for key, value in fields.items() if value is not None]
-    return load_config(preset, [*(overrides or []), *extra])
 
 
 def _repos_override(locations: list[str] | None, ref: str | None) -> str | None:
@@ -134,7 +103,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 @app.command()
-@_friendly
+@friendly
 def run(
     repo: Annotated[
         list[str] | None,
@@ -152,7 +121,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the whole pipeline: extract, build and validate data, fine-tune, evaluate, register."""
-    config = _config(
+    config = config_for(
         preset,
         overrides,
         **{
@@ -172,12 +141,12 @@ def run(
 
 
 @app.command()
-@_friendly
+@friendly
 def status(
     preset: PresetOpt = "cpu-tiny", overrides: SetOpt = None, workspace: WorkspaceOpt = None
 ) -> None:
     """Show the workspace: datasets, registered model versions, and the champion."""
-    config = _config(preset, overrides, workspace=workspace)
+    config = config_for(preset, overrides, workspace=workspace)
     ws = Workspace.at(config.workspace)
     apply_runtime_env(ws)
     from repotune.datasets.store import list_datasets
@@ -207,7 +176,7 @@ def status(
 
 
 @app.command()
-@_friendly
+@friendly
 def ui(
     preset: PresetOpt = "cpu-tiny",
     overrides: SetOpt = None,
@@ -219,7 +188,7 @@ def ui(
     """Print (or, with --start, run) the commands that open the Prefect and MLflow UIs."""
     from repotune.ui import ui_commands, ui_instructions
 
-    config = _config(preset, overrides, workspace=workspace)
+    config = config_for(preset, overrides, workspace=workspace)
     ws = Workspace.at(config.workspace)
     if not start:
         typer.echo(ui_instructions(ws, config.registry.tracking_uri))
@@ -237,7 +206,7 @@ def ui(
 
 
 @app.command()
-@_friendly
+@friendly
 def deploy(
     preset: PresetOpt = "cpu-tiny",
     overrides: SetOpt = None,
@@ -250,7 +219,7 @@ def deploy(
     ] = None,
 ) -> None:
     """Serve the pipeline as a Prefect deployment (scheduled and launchable from the UI)."""
-    config = _config(preset, overrides, workspace=workspace)
+    config = config_for(preset, overrides, workspace=workspace)
     apply_runtime_env(Workspace.at(config.workspace))
     from repotune.deployments.serve import serve_pipeline
 
@@ -261,3 +230,6 @@ def deploy(
 def presets() -> None:
     """List the shipped presets."""
     typer.echo("\n".join(list_presets()))
+
+
+register_release_commands(app)

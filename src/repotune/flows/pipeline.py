@@ -19,15 +19,15 @@ from repotune.tasks.data import (
     validate_dataset,
     validate_task_datasets,
 )
+from repotune.tasks.evaluation import evaluate_models
 from repotune.tasks.model import (
-    evaluate_models,
     fail_tracking,
     fine_tune,
     prepare_base_model,
     record_gate_failure,
-    register_model,
     start_tracking,
 )
+from repotune.tasks.release import register_model
 from repotune.ui import ui_instructions
 from repotune.workspace import Workspace
 
@@ -91,19 +91,21 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         record_gate_failure(config, snapshots, failure)
         raise
     base = prepare_base_model(units, completion, config.base_model, workspace)
-    tracker = start_tracking(
-        config,
-        snapshots,
-        completion,
-        changes,
-        tasks,
-        base,
-        {"completion": gate, "tasks": task_gates},
-    )
+    gates = {"completion": gate, "tasks": task_gates}
+    tracker = start_tracking(config, snapshots, completion, changes, tasks, base, gates)
     try:
         trained = fine_tune(base, tasks, config.train, tracker, workspace)
-        evaluation = evaluate_models(base, trained.adapter_dir, tasks, config.evaluation, tracker)
-        release = register_model(config, tracker, snapshots, completion, base, evaluation)
+        datasets = {"units": units, "changes": changes, "completion": completion, "tasks": tasks}
+        evaluation = evaluate_models(
+            base,
+            trained.adapter_dir,
+            datasets,
+            config.evaluation,
+            config.registry,
+            config.promotion,
+            tracker,
+        )
+        release = register_model(config, tracker, snapshots, datasets, base, evaluation, gates)
     except BaseException:
         fail_tracking(tracker)
         raise
@@ -118,7 +120,8 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
         "gate": gate,
         "task_gates": task_gates,
         "base_model": base.name,
-        "metrics": evaluation,
+        "metrics": {"base": evaluation["base"], "tuned": evaluation["tuned"]},
+        "champion_metrics": evaluation["champion"],
         "key_metric": config.evaluation.key_metric,
         "train": trained.metrics,
         "release": release,

@@ -12,25 +12,35 @@ mix of both breaks comparisons and alias look-ups in subtle ways.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from mlflow.entities.model_registry import ModelVersion
+from mlflow.artifacts import download_artifacts
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from repotune.config import LOWER_IS_BETTER
-from repotune.errors import RepotuneError
+from repotune.config import PromotionConfig
+from repotune.registry.aliases import (
+    CHALLENGER,
+    CHAMPION,
+    all_versions,
+    move_alias,
+    registered_aliases,
+)
+from repotune.registry.lifecycle import ARCHIVED_TAG, promote
+from repotune.registry.readiness import assess
 
 SEMVER_TAG = "semver"
 BASE_MODEL_TAG = "base_model"
 CONFIG_HASH_TAG = "config_hash"
+SCHEMA_TAG = "dataset_schema"
 DECISION_TAG = "champion_decision"
 METRIC_TAG_PREFIX = "metric."
-CHAMPION = "champion"
-PREVIOUS = "previous"
 SUMMARY_TAGS = (BASE_MODEL_TAG, CONFIG_HASH_TAG, "dataset_fingerprint", DECISION_TAG)
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
@@ -38,6 +48,7 @@ _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 @dataclass(frozen=True)
 class ChampionDecision:
     promoted: bool
+    challenger: bool
     reason: str
     previous_champion: str | None
 
@@ -47,47 +58,23 @@ def _parse_semver(text: str | None) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
-def _versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
-    """All versions of the model, following pages (search results carry no aliases)."""
-    if "'" in model_name:
-        raise RepotuneError(
-            "register",
-            f"model name {model_name!r} contains a quote, which MLflow search filters cannot hold",
-            "choose a `registry.model_name` without quotes",
-        )
-    found: list[ModelVersion] = []
-    token = None
-    while True:
-        page = client.search_model_versions(f"name='{model_name}'", page_token=token)
-        found.extend(page)
-        token = page.token
-        if not token:
-            return found
-
-
-def _aliases(client: MlflowClient, model_name: str) -> dict[str, str] | None:
-    """alias -> version (as str); None when the model is not registered."""
-    try:
-        model = client.get_registered_model(model_name)
-    except MlflowException as err:
-        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    return {alias: str(version) for alias, version in model.aliases.items()}
-
-
 def next_semver(
-    client: MlflowClient, model_name: str, base_model: str, config_hash: str
+    client: MlflowClient,
+    model_name: str,
+    base_model: str,
+    config_hash: str,
+    dataset_schema: str | None = None,
 ) -> tuple[str, str]:
     """(semver, reason) for the next version, compared with the highest semver registered.
 
-    Base model changed -> major, config changed -> minor, same both (new data) -> patch. Two runs
-    registering at the same moment can compute the same semver; the MLflow version number still
-    tells them apart.
+    Base model (and so its tokenizer) changed -> major; training config or dataset schema
+    (``dataset_schema``: the task datasets' table layout) changed -> minor; same all (new data) ->
+    patch. Two runs registering at the same moment can compute the same semver; the MLflow version
+    number still tells them apart.
     """
     tagged = [
         (parsed, version)
-        for version in _versions(client, model_name)
+        for version in all_versions(client, model_name)
         if (parsed := _parse_semver(version.tags.get(SEMVER_TAG))) is not None
     ]
     if not tagged:
@@ -106,6 +93,12 @@ def next_semver(
             f"training config changed since {latest_semver} "
             f"({latest.tags.get(CONFIG_HASH_TAG)} -> {config_hash})",
         )
+    previous_schema = latest.tags.get(SCHEMA_TAG)
+    if dataset_schema is not None and previous_schema not in {None, dataset_schema}:
+        return (
+            f"{major}.{minor + 1}.0",
+            f"dataset schema changed since {latest_semver} ({previous_schema} -> {dataset_schema})",
+        )
     return f"{major}.{minor}.{patch + 1}", f"same base and config as {latest_semver}: new data"
 
 
@@ -122,7 +115,7 @@ def register_version(
     ``create_model_version`` is used instead of ``mlflow.register_model("runs:/...")``, which in
     MLflow 3 only accepts logged MLflow models, not plain artifact directories such as an adapter.
     """
-    if _aliases(client, model_name) is None:
+    if registered_aliases(client, model_name) is None:
         try:
             client.create_registered_model(model_name)
         except MlflowException as err:
@@ -138,89 +131,94 @@ def register_version(
     return str(version.version)
 
 
-def _beats(candidate: float, other: float, lower_is_better: bool) -> bool:
-    return candidate < other if lower_is_better else candidate > other
+def recorded_metrics(client: MlflowClient, model_name: str, version: str) -> dict[str, float]:
+    """The ``metric.<name>`` tags of a version: its evaluation when it was registered."""
+    tags = client.get_model_version(model_name, str(version)).tags
+    metrics = {}
+    for key, value in tags.items():
+        if key.startswith(METRIC_TAG_PREFIX):
+            with contextlib.suppress(ValueError):
+                metrics[key.removeprefix(METRIC_TAG_PREFIX)] = float(value)
+    return metrics
 
 
 def decide_champion(
     client: MlflowClient,
+    tracking_uri: str,
     model_name: str,
     version: str,
     candidate: dict[str, float],
     base: dict[str, float],
     key_metric: str,
+    promotion: PromotionConfig,
+    champion_metrics: dict[str, float] | None = None,
+    scores: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> ChampionDecision:
-    """Promote ``version`` to ``champion`` if it beats both the base and the current champion.
+    """Run the readiness gate on ``version``; promote it, make it ``challenger``, or keep it.
 
-    A tie with the champion keeps the champion: retraining on unchanged data must not churn the
-    alias that serving follows.
-
-    The candidate's metrics are stored as ``metric.<name>`` version tags whatever the outcome, so a
-    later candidate is compared with the champion's recorded numbers. A champion without a
-    recorded key metric (registered by hand) cannot be compared and does not block promotion.
+    The candidate's metrics are stored as ``metric.<name>`` version tags whatever the outcome.
+    The champion is judged by ``champion_metrics`` (its evaluation on this run's test rows) when
+    given, else by its recorded tags; ``scores`` are per-sample key-metric values of (champion,
+    candidate) for the significance test.
     """
-    for label, metrics in (("candidate", candidate), ("base", base)):
-        if key_metric not in metrics:
-            raise RepotuneError(
-                "register",
-                f"key metric `{key_metric}` is missing from the {label} metrics "
-                f"(have: {', '.join(sorted(metrics)) or 'none'})",
-                "evaluate both models with the metric named in `evaluation.key_metric`",
-            )
     version = str(version)
     for name, value in candidate.items():
         client.set_model_version_tag(model_name, version, f"{METRIC_TAG_PREFIX}{name}", str(value))
-    lower = key_metric in LOWER_IS_BETTER
-    direction = "lower" if lower else "higher"
-    value, base_value = float(candidate[key_metric]), float(base[key_metric])
-    champion = (_aliases(client, model_name) or {}).get(CHAMPION)
-
-    promoted = False
+    champion = (registered_aliases(client, model_name) or {}).get(CHAMPION)
     if champion == version:
         reason = f"version {version} is already the champion"
-    elif not _beats(value, base_value, lower):
-        reason = (
-            f"kept: {key_metric} {value:.6g} does not beat the base model's {base_value:.6g} "
-            f"({direction} is better)"
-        )
+        client.set_model_version_tag(model_name, version, DECISION_TAG, reason)
+        return ChampionDecision(False, False, reason, champion)
+    if champion is not None and champion_metrics is None:
+        champion_metrics = recorded_metrics(client, model_name, champion)
+    verdict = assess(
+        candidate,
+        base,
+        champion_metrics if champion is not None else None,
+        promotion,
+        key_metric,
+        scores,
+    )
+    if verdict.ready:
+        reason = f"promoted: {verdict.summary()}"
+        promote(client, tracking_uri, model_name, version, reason)
+    elif verdict.challenger:
+        reason = f"challenger: champion {champion} kept, {verdict.summary()}"
+        move_alias(client, model_name, CHALLENGER, version, reason)
     else:
-        reason = f"{key_metric} {value:.6g} beats the base model's {base_value:.6g}"
-        recorded = None
-        if champion is not None:
-            tags = client.get_model_version(model_name, champion).tags
-            recorded = tags.get(f"{METRIC_TAG_PREFIX}{key_metric}")
-        if champion is None:
-            promoted, reason = True, f"promoted: {reason}; no champion yet"
-        elif recorded is None:
-            promoted = True
-            reason = f"promoted: {reason}; champion {champion} has no recorded {key_metric}"
-        elif not _beats(value, float(recorded), lower):
-            reason = (
-                f"kept: {reason}, but does not beat champion {champion}'s {float(recorded):.6g} "
-                f"({direction} is better; a tie keeps the champion)"
-            )
-        else:
-            promoted = True
-            reason = f"promoted: {reason} and beats champion {champion}'s {float(recorded):.6g}"
+        reason = f"kept: {verdict.summary()}"
+    client.set_model_version_tag(model_name, version, DECISION_TAG, reason[:5000])
+    return ChampionDecision(verdict.ready, verdict.challenger, reason, champion)
 
-    if promoted:
-        if champion is not None:
-            client.set_registered_model_alias(model_name, PREVIOUS, champion)
-        client.set_registered_model_alias(model_name, CHAMPION, version)
-    client.set_model_version_tag(model_name, version, DECISION_TAG, reason)
-    return ChampionDecision(promoted, reason, champion)
+
+def champion_adapter(
+    client: MlflowClient, tracking_uri: str, model_name: str, base_model: str, dest: Path
+) -> tuple[str, str] | None:
+    """``(version, local adapter dir)`` of the champion, downloaded into ``dest``, when it is an
+    adapter on ``base_model`` whose weights are kept; ``None`` otherwise (then it is judged by its
+    recorded metrics)."""
+    champion = (registered_aliases(client, model_name) or {}).get(CHAMPION)
+    if champion is None:
+        return None
+    version = client.get_model_version(model_name, champion)
+    if version.tags.get(BASE_MODEL_TAG) != base_model or ARCHIVED_TAG in version.tags:
+        return None
+    local = download_artifacts(
+        artifact_uri=version.source, dst_path=str(dest), tracking_uri=tracking_uri
+    )
+    return champion, local
 
 
 def registry_summary(client: MlflowClient, model_name: str) -> list[dict[str, Any]]:
     """Newest-first rows for ``repotune status``; empty when the model is not registered."""
-    aliases = _aliases(client, model_name)
+    aliases = registered_aliases(client, model_name)
     if aliases is None:
         return []
     by_version: dict[str, list[str]] = {}
     for alias, version in sorted(aliases.items()):
         by_version.setdefault(version, []).append(alias)
     rows = []
-    for mv in sorted(_versions(client, model_name), key=lambda v: int(v.version), reverse=True):
+    for mv in sorted(all_versions(client, model_name), key=lambda v: int(v.version), reverse=True):
         version = str(mv.version)
         created = datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC)
         rows.append(

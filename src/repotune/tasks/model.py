@@ -10,18 +10,15 @@ import os
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from repotune import __version__
-from repotune.config import BaseModelConfig, EvalConfig, PipelineConfig, TrainConfig
+from repotune.config import BaseModelConfig, PipelineConfig, TrainConfig
 from repotune.datasets.build import pretraining_corpus
-from repotune.datasets.mixture import held_out_rows, mixture_rows
+from repotune.datasets.mixture import mixture_rows
 from repotune.datasets.store import DatasetRef
 from repotune.errors import GateFailed
-from repotune.evaluation.generation import evaluate_model
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
-from repotune.registry.release import release_candidate
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
 from repotune.sources.git import Snapshot, source_tags
 from repotune.training.sft import TrainResult, train_lora
@@ -52,6 +49,14 @@ def _resolve_tracking_uri(config: PipelineConfig, workspace: Workspace) -> str:
         if block.token is not None:
             os.environ["MLFLOW_TRACKING_TOKEN"] = block.token.get_secret_value()
     return tracking_uri_for(config.registry, workspace, block_uri)
+
+
+@task(name="resolve-tracking-uri", cache_policy=NO_CACHE)
+def resolve_tracking_uri(config: PipelineConfig) -> str:
+    """The tracking server (block, config or the workspace's SQLite file), checked to answer."""
+    uri = _resolve_tracking_uri(config, Workspace.at(config.workspace))
+    check_tracking_server(uri)
+    return uri
 
 
 @task(name="start-tracking", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -121,63 +126,6 @@ def fine_tune(
         result.metrics["train_loss"],
     )
     return result
-
-
-@task(name="evaluate-models", cache_policy=NO_CACHE)
-def evaluate_models(
-    base: BaseModelInfo,
-    adapter_dir: str,
-    tasks: DatasetRef,
-    evaluation: EvalConfig,
-    tracker: RunTracker,
-) -> dict[str, dict[str, float]]:
-    """Score base and fine-tuned model on the same held-out completion samples (after dedup and
-    decontamination); publish a comparison table."""
-    rows = held_out_rows(tasks, "completion")
-    base_result = evaluate_model(base.path, rows, evaluation)
-    tuned_result = evaluate_model(base.path, rows, evaluation, adapter_dir=adapter_dir)
-    tracker.log_metrics({f"base_{k}": v for k, v in base_result.metrics.items()})
-    tracker.log_metrics(tuned_result.metrics)
-    tracker.log_dict(tuned_result.predictions, "evaluation/predictions.json")
-    tracker.log_dict(base_result.predictions, "evaluation/base_predictions.json")
-    table = [
-        {"metric": name, "base": round(base_result.metrics[name], 4), "tuned": round(value, 4)}
-        for name, value in tuned_result.metrics.items()
-    ]
-    tracker.log_dict(table, "evaluation/comparison.json")
-    create_table_artifact(
-        key="evaluation", table=table, description=f"Base vs fine-tuned on {len(rows)} test samples"
-    )
-    return {"base": base_result.metrics, "tuned": tuned_result.metrics}
-
-
-@task(name="register-model", cache_policy=NO_CACHE)
-def register_model(
-    config: PipelineConfig,
-    tracker: RunTracker,
-    snapshots: list[Snapshot],
-    completion: DatasetRef,
-    base: BaseModelInfo,
-    evaluation: dict[str, dict[str, float]],
-) -> dict[str, str | bool]:
-    """Register the adapter with semver and lineage tags; crown it champion if it wins."""
-    release = release_candidate(
-        tracker,
-        config.registry.model_name,
-        adapter_artifact=ADAPTER_ARTIFACT,
-        base_model=base.name,
-        config_hash=config.training_hash(),
-        lineage={
-            "base_model_path": base.path,
-            "dataset_fingerprint": completion.fingerprint,
-            **source_tags(snapshots),
-        },
-        candidate=evaluation["tuned"],
-        base=evaluation["base"],
-        key_metric=config.evaluation.key_metric,
-    )
-    tracker.finish("FINISHED")
-    return release
 
 
 @task(name="record-gate-failure", cache_policy=NO_CACHE)
