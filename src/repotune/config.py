@@ -13,7 +13,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -255,11 +255,21 @@ class TrainConfig(_Section):
     """LoRA supervised fine-tuning with trl + peft."""
 
     learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of the adapter.")
-    num_epochs: float = Field(3.0, gt=0, description="Passes over the train split.")
+    num_epochs: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+        "auto",
+        description="Passes over the train split; `auto` picks them from the number of samples "
+        "as hosted fine-tuning services do (3, more for tiny sets, fewer for big ones; see "
+        "repotune.training.hparams).",
+    )
     max_steps: int = Field(
         -1, ge=-1, description="Upper bound on optimizer steps, a time budget (-1: no bound)."
     )
-    batch_size: int = Field(8, ge=1, description="Samples per optimizer step.")
+    batch_size: int = Field(
+        8,
+        ge=1,
+        description="Sequences per optimizer step and worker; with `packing` each sequence is a "
+        "row of up to `max_seq_len` tokens holding several samples.",
+    )
     max_seq_len: int = Field(512, ge=16, description="Prompt + completion tokens kept per sample.")
     lora_r: int = Field(16, ge=1, description="LoRA rank; higher learns more, costs memory.")
     lora_alpha: int = Field(32, ge=1, description="LoRA scaling numerator (alpha / r).")
@@ -276,7 +286,66 @@ class TrainConfig(_Section):
         ],
         description="Module names that receive LoRA adapters.",
     )
+    backend: Literal["ray", "direct"] = Field(
+        "ray",
+        description="`ray`: train inside Ray Train's TorchTrainer (a local Ray, or the cluster at "
+        "`ray_address`), checkpointed and resumable; `direct`: the same trainer in this process.",
+    )
+    workers: int = Field(
+        1, ge=1, description="Data-parallel Ray Train workers; each trains on its own shard."
+    )
+    use_gpu: bool = Field(False, description="One GPU per worker (nccl); CPU workers use gloo.")
+    cpus_per_worker: int | None = Field(
+        None, ge=1, description="CPUs reserved per worker (empty: share this machine's cores)."
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to train on (`auto`, `host:port` or `ray://host:port`); empty "
+        "starts a local Ray for the run.",
+    )
     seed: int = Field(42, description="Seed of data order and adapter initialisation.")
+    packing: bool = Field(
+        True,
+        description="Pack several samples into each row of `max_seq_len` tokens (best-fit "
+        "decreasing), each attending only to itself: no compute is spent on padding.",
+    )
+    eval_fraction: float = Field(
+        0.1,
+        gt=0,
+        le=0.5,
+        description="Share of the train rows (whole files at a time) held out to measure eval "
+        "loss for early stopping, the best checkpoint and the did-it-learn guard.",
+    )
+    save_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Evaluate and checkpoint every N optimizer steps (empty: about 10 times per "
+        "run). A crashed run resumes from the last checkpoint.",
+    )
+    early_stopping_patience: int = Field(
+        3, ge=1, description="Evaluations without a lower eval loss before training stops."
+    )
+    min_eval_improvement: float = Field(
+        0.001,
+        ge=0,
+        lt=1,
+        description="Relative fall of eval loss (best checkpoint vs before training) below which "
+        "the run fails as 'did not learn' instead of registering a no-op adapter.",
+    )
+    quantization: Literal["none", "4bit"] = Field(
+        "none",
+        description="`4bit` loads the base model in NF4 through bitsandbytes (QLoRA): needs a CUDA "
+        "GPU with bf16 and `pip install 'repotune[gpu]'`.",
+    )
+    bf16: bool | Literal["auto"] = Field(
+        "auto",
+        description="bf16 mixed precision; `auto` uses it on GPUs that support it, fp32 elsewhere.",
+    )
+    gradient_checkpointing: bool = Field(
+        False,
+        description="Recompute activations in the backward pass: much less memory for about 30 "
+        "% more time per step.",
+    )
 
 
 class EvalConfig(_Section):

@@ -177,8 +177,10 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
     assert second.description.startswith(f"# {name} 1.0.1 (version 2)")
     assert "| eval_loss |" in second.description and "## Known limitations" in second.description
-    run_files = {a.path for a in client.list_artifacts(second.run_id, "evaluation/plots")}
-    assert run_files == {"evaluation/plots/metrics.png", "evaluation/plots/loss_curves.png"}
+    plots = {a.path for a in client.list_artifacts(version.run_id, "evaluation/plots")}
+    assert plots == {"evaluation/plots/metrics.png", "evaluation/plots/loss_curves.png"}
+    # Same base, data and settings: the finished training run is reused, not repeated.
+    assert client.get_run(second.run_id).data.tags["training_key"] == run.data.tags["training_key"]
 
     # A new commit: extraction reruns, the offline base (built from the stdlib) is reused, and the
     # new version is a patch release on the same base. History mining resumes: the two commits

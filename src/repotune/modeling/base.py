@@ -257,6 +257,29 @@ def ensure_base_model(
     return BaseModelInfo(str(final), name, fingerprint, built=True, stats=stats)
 
 
+def model_load_error(path: str, err: Exception) -> RepotuneError:
+    """One sentence for a model that does not load: a hub id missing offline, or a bad folder.
+
+    transformers says "couldn't connect to huggingface.co" over several lines; what the user
+    needs is that repotune runs offline and how to point it at a local copy instead.
+    """
+    if Path(path).expanduser().exists():
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return RepotuneError(
+            "model",
+            f"the model folder {path} does not load ({first_line})",
+            "point `base_model.name_or_path` at a folder written by save_pretrained "
+            "(config.json, weights, tokenizer files)",
+        )
+    return RepotuneError(
+        "model",
+        f"the base model {path!r} cannot be loaded offline: it is not a local folder and not in "
+        "the local Hugging Face cache",
+        f"download it once where there is network (`hf download {path} --local-dir DIR`) and "
+        "set `base_model.name_or_path` to that DIR, or leave it empty to build the offline base",
+    )
+
+
 def load_model_and_tokenizer(
     path: str, adapter_dir: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -264,13 +287,8 @@ def load_model_and_tokenizer(
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    except OSError as err:
-        raise RepotuneError(
-            "model",
-            f"cannot load the model {path!r} ({err})",
-            "check `base_model.name_or_path`; hub ids need the model in the local HF cache, since "
-            "repotune runs offline",
-        ) from None
+    except (OSError, ValueError) as err:
+        raise model_load_error(path, err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"

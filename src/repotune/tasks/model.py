@@ -6,9 +6,12 @@ and a run id) instead of relying on MLflow's thread-local active run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
+from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -21,6 +24,8 @@ from repotune.errors import GateFailed
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
 from repotune.sources.git import Snapshot, source_tags
+from repotune.training.ray_cluster import RayScaling
+from repotune.training.ray_train import train_on_ray
 from repotune.training.sft import TrainResult, train_lora
 from repotune.workspace import Workspace
 
@@ -100,6 +105,14 @@ def start_tracking(
     return tracker
 
 
+def training_key(base: BaseModelInfo, tasks: DatasetRef, train: TrainConfig) -> str:
+    """Names one training run across crashes: same base, data and settings resume its
+    checkpoints; anything else starts afresh."""
+    settings = json.dumps(train.model_dump(), sort_keys=True)
+    text = f"{base.name}\0{base.fingerprint}\0{tasks.fingerprint}\0{settings}"
+    return "train-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @task(name="fine-tune", cache_policy=NO_CACHE)
 def fine_tune(
     base: BaseModelInfo,
@@ -108,22 +121,59 @@ def fine_tune(
     tracker: RunTracker,
     workspace: str,
 ) -> TrainResult:
-    """LoRA-tune the base model on the training mixture of all tasks, streaming the loss to
-    MLflow."""
+    """LoRA-tune the base model on the training mixture of all tasks (on Ray Train unless
+    `train.backend` is `direct`), streaming loss, learning rate, tokens/s and system metrics to
+    MLflow. A run that crashed resumes from its last checkpoint."""
     rows = mixture_rows(tasks)
-    out_dir = Workspace.at(workspace).adapter_dir(tracker.run_id)
+    ws = Workspace.at(workspace)
+    out_dir = ws.adapter_dir(tracker.run_id)
+    key = training_key(base, tasks, train)
 
     def on_log(step: int, logs: dict) -> None:
         numeric = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
         tracker.log_metrics({f"train/{k}": v for k, v in numeric.items()}, step=step)
 
-    result = train_lora(base.path, rows, train, out_dir, on_log=on_log)
+    common = {
+        "on_log": on_log,
+        "cache_dir": ws.root / "cache" / "tokenized",
+        "dataset_fingerprint": tasks.fingerprint,
+    }
+    monitor = SystemMetricsMonitor(
+        tracker.run_id, sampling_interval=5, tracking_uri=tracker.tracking_uri
+    )
+    monitor.start()
+    try:
+        if train.backend == "ray":
+            scaling = RayScaling(
+                train.workers, train.use_gpu, train.cpus_per_worker, train.ray_address
+            )
+            result = train_on_ray(
+                base.path,
+                rows,
+                train,
+                out_dir,
+                scaling=scaling,
+                checkpoint_dir=ws.root / "checkpoints",
+                run_name=key,
+                **common,
+            )
+        else:
+            checkpoints = ws.root / "checkpoints" / key
+            result = train_lora(
+                base.path, rows, train, out_dir, checkpoint_dir=checkpoints, resume=True, **common
+            )
+    finally:
+        monitor.finish()
+    tracker.log_params({f"resolved.{k}": v for k, v in result.hparams.items()})
     tracker.log_metrics(result.metrics)
     tracker.log_artifacts(result.adapter_dir, ADAPTER_ARTIFACT)
+    tracker.set_tags({"training_key": key, "best_checkpoint": result.best_checkpoint or ""})
     get_run_logger().info(
-        "fine-tune: %.0f steps, train loss %.4f",
+        "fine-tune (%s): %.0f steps, train loss %.4f, resolved %s",
+        train.backend,
         result.metrics["steps"],
         result.metrics["train_loss"],
+        result.hparams,
     )
     return result
 

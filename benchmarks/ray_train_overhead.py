@@ -1,0 +1,172 @@
+"""Ray Train with one worker vs the same LoRA training called directly: what does Ray cost?
+
+    .venv/bin/python benchmarks/ray_train_overhead.py [--steps N] [--samples N] [--repeats N]
+
+Both sides run the same recipe, ``repotune.training.sft.train_lora``: once called in this process,
+once inside a one-worker ``TorchTrainer`` through ``repotune.training.ray_train.train_on_ray``
+(a local Ray with this machine's CPUs, all of them for the worker, gloo backend). Same base, rows,
+settings and optimizer steps: the model is the offline builder's tokenizer and Llama at the
+cpu-tiny preset's size (4096 vocab, 256 wide, 4 layers; random weights, as speed does not depend
+on them), the data CPython standard-library functions (prompt = class header + signature +
+docstring, completion = body), packed rows of 512 tokens, batch 2, LoRA r=16 on all linear
+layers, eval and checkpoint every ``steps / 10`` steps (the preset's default cadence), early
+stopping off so both take exactly ``--steps`` steps.
+
+Wall time is from the call to the adapter on disk. For Ray it includes starting the local Ray
+(``ray.init``), starting the worker process (which imports torch, transformers, TRL and loads the
+model itself), reporting every checkpoint to Ray's storage, the final report and ``ray.shutdown``.
+"In trainer" is the trainer's own ``train_runtime`` (the training loop with its evaluations and
+checkpoints): the part of the overhead paid per step rather than once. The sides alternate in
+rotated order over ``--repeats`` rounds and medians are shown (the 2 cores may be shared).
+Goal: Ray's extra wall time <= 15 % of the direct run's, for a direct run of >= 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from repotune.runtime_env import apply_runtime_env
+
+apply_runtime_env()
+
+from repotune.config import BaseModelConfig, TrainConfig  # noqa: E402
+from repotune.modeling.base import build_offline_base  # noqa: E402
+from repotune.modeling.corpus import stdlib_corpus, stdlib_root  # noqa: E402
+from repotune.parsing.python_units import FileOrigin, extract_units  # noqa: E402
+from repotune.training.ray_cluster import RayScaling, ray_session  # noqa: E402
+from repotune.training.ray_train import train_on_ray  # noqa: E402
+from repotune.training.sft import train_lora  # noqa: E402
+
+GOAL = 0.15
+MIN_DIRECT_S = 120
+BASE = BaseModelConfig(
+    vocab_size=4096, hidden_size=256, num_layers=4, num_heads=4, num_kv_heads=2,
+    intermediate_size=768, pretrain_steps=0, corpus_max_bytes=2_000_000,
+)  # fmt: skip
+
+
+def stdlib_rows(limit: int) -> list[dict[str, str]]:
+    """Prompt/completion rows of stdlib functions, files in sorted order, until ``limit``."""
+    rows: list[dict[str, str]] = []
+    for path in sorted(stdlib_root().glob("*.py")):
+        try:
+            units = extract_units(path.read_text(encoding="utf-8"), FileOrigin("cpython", "", ""))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for unit in units:
+            prompt, body = unit.enclosing + unit.header, unit.body
+            if 16 <= len(body.strip()) and len(body) <= 2000 and len(prompt) <= 2000:
+                rows.append({"prompt": prompt, "completion": body, "path": path.name})
+        if len(rows) >= limit:
+            break
+    return rows[:limit]
+
+
+def train_cfg(steps: int) -> TrainConfig:
+    return TrainConfig(
+        learning_rate=1e-3, num_epochs=100, max_steps=steps, batch_size=2, max_seq_len=512,
+        packing=True, save_steps=max(1, steps // 10), early_stopping_patience=10_000,
+        min_eval_improvement=0.0, lora_r=16, lora_alpha=32, lora_dropout=0.05, seed=42,
+    )  # fmt: skip
+
+
+def run_direct(base: str, rows: list[dict], steps: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="ray-bench-direct-") as out:
+        start = time.perf_counter()
+        metrics = train_lora(base, rows, train_cfg(steps), Path(out) / "adapter").metrics
+        wall = time.perf_counter() - start
+    return {"wall": wall, "trainer": metrics["train_runtime"], "steps": metrics["steps"]}
+
+
+def run_ray(base: str, rows: list[dict], steps: int) -> dict[str, float]:
+    scaling = RayScaling(workers=1)
+    with tempfile.TemporaryDirectory(prefix="ray-bench-ray-") as out:
+        start = time.perf_counter()
+        with ray_session(scaling):
+            ready = time.perf_counter()
+            metrics = train_on_ray(
+                base,
+                rows,
+                train_cfg(steps),
+                Path(out) / "adapter",
+                scaling=scaling,
+                checkpoint_dir=Path(out) / "checkpoints",
+            ).metrics
+            trained = time.perf_counter()
+        wall = time.perf_counter() - start
+    return {
+        "wall": wall,
+        "trainer": metrics["train_runtime"],
+        "steps": metrics["steps"],
+        "ray_init": ready - start,
+        "ray_shutdown": wall - (trained - start),
+    }
+
+
+RUNNERS = {"direct train_lora": run_direct, "Ray Train, 1 worker": run_ray}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200, help="Optimizer steps of each run.")
+    parser.add_argument("--samples", type=int, default=600, help="stdlib functions to train on.")
+    parser.add_argument("--repeats", type=int, default=1, help="Rounds of both runs.")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    rows = stdlib_rows(args.samples)
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in RUNNERS}
+    with tempfile.TemporaryDirectory(prefix="ray-bench-base-") as base:
+        build_offline_base(stdlib_corpus(BASE.corpus_max_bytes), BASE, Path(base))
+        for round_ in range(args.repeats):
+            names = list(RUNNERS)[round_ % 2 :] + list(RUNNERS)[: round_ % 2]
+            for name in names:
+                runs[name].append(RUNNERS[name](base, rows, args.steps))
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[name])
+
+    direct, ray_name = RUNNERS
+    print(
+        f"\nLoRA SFT of the cpu-tiny-sized Llama on {len(rows)} stdlib functions, "
+        f"{args.steps} steps (batch 2 packed rows of 512 tokens, checkpoint every "
+        f"{max(1, args.steps // 10)} steps), {os.cpu_count()} CPUs, median of {args.repeats} "
+        "round(s)\n"
+    )
+    head = ("path", "wall s", "in trainer s", "outside s", "steps", "wall vs direct")
+    print("| {:<20} | {:>8} | {:>12} | {:>9} | {:>5} | {:>14} |".format(*head))
+    print("|" + "|".join("-" * (w + 2) for w in (20, 8, 12, 9, 5, 14)) + "|")
+    for name in RUNNERS:
+        wall, trainer = median(name, "wall"), median(name, "trainer")
+        print(
+            f"| {name:<20} | {wall:>8.1f} | {trainer:>12.1f} | {wall - trainer:>9.1f} "
+            f"| {median(name, 'steps'):>5.0f} | {wall / median(direct, 'wall'):>13.3f}x |"
+        )
+    direct_wall = median(direct, "wall")
+    extra = median(ray_name, "wall") - direct_wall
+    share = extra / direct_wall
+    per_step = median(ray_name, "trainer") - median(direct, "trainer")
+    init, shutdown = median(ray_name, "ray_init"), median(ray_name, "ray_shutdown")
+    print(
+        f"\nRay's extra wall time: {extra:.1f} s = {share:.1%} of the direct run "
+        f"({extra / median(ray_name, 'wall'):.1%} of Ray's own wall time): ray.init {init:.1f} s, "
+        f"ray.shutdown {shutdown:.1f} s, inside the training loop {per_step:+.1f} s, the rest "
+        "worker start-up and reports"
+    )
+    long_enough = direct_wall >= MIN_DIRECT_S
+    short = "" if long_enough else f" (the direct run took only {direct_wall:.0f} s: raise --steps)"
+    print(
+        f"Goal: <= {GOAL:.0%} for a direct run of >= {MIN_DIRECT_S} s -> {share:.1%}, "
+        f"{'met' if share <= GOAL and long_enough else 'NOT met'}{short}"
+    )
+
+
+if __name__ == "__main__":
+    main()
