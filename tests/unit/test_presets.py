@@ -46,6 +46,13 @@ def test_gpu_presets_name_qwen_coder_with_lora_or_qlora():
     qlora = load_config("gpu-qwen-coder-1.5b-qlora")
     assert qlora.base_model.name_or_path == "Qwen/Qwen2.5-Coder-1.5B"
     assert qlora.train.quantization == "4bit" and qlora.train.gradient_checkpointing
+    assert lora.train.use_gpu and qlora.train.use_gpu  # a Ray worker sees a GPU only if asked
+
+
+def test_the_ray_cluster_preset_trains_data_parallel_on_gpus():
+    train = load_config("ray-cluster-multi-gpu").train
+    assert train.backend == "ray" and train.workers >= 2 and train.use_gpu
+    assert train.ray_address is not None
 
 
 def test_the_qlora_preset_on_a_cpu_machine_says_what_to_do(monkeypatch):
