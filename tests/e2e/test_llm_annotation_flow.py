@@ -8,6 +8,7 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from repotune.config import AnnotateConfig, AugmentConfig, DatasetConfig, DedupConfig, TasksConfig
 from repotune.errors import RepotuneError
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.e2e
 
 
 async def _artifact(key: str) -> str:
+    """The newest artifact with ``key`` (other tests of the session publish the same key)."""
     async with get_client() as client:
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
             limit=1,
         )
     return str(found[0].data)
