@@ -18,6 +18,12 @@ model itself), reporting every checkpoint to Ray's storage, the final report and
 "In trainer" is the trainer's own ``train_runtime`` (the training loop with its evaluations and
 checkpoints): the part of the overhead paid per step rather than once. The sides alternate in
 rotated order over ``--repeats`` rounds and medians are shown (the 2 cores may be shared).
+
+Both sides run at niceness 15. Ray starts its workers at niceness 15, and on a shared machine
+(kernel 6.18) that alone changes step times several-fold: the direct run took 1-5 s per step at
+niceness 0 and 0.5-0.6 s at 15 while other jobs kept the cores busy. So this process renices
+itself to 15 and tells Ray to leave its workers at their parent's niceness
+(``RAY_worker_niceness=0``): the comparison is of Ray, not of the scheduler.
 Goal: Ray's extra wall time <= 15 % of the direct run's, for a direct run of >= 2 minutes.
 """
 
@@ -46,6 +52,7 @@ from repotune.training.sft import train_lora  # noqa: E402
 
 GOAL = 0.15
 MIN_DIRECT_S = 120
+NICENESS = 15
 BASE = BaseModelConfig(
     vocab_size=4096, hidden_size=256, num_layers=4, num_heads=4, num_kv_heads=2,
     intermediate_size=768, pretrain_steps=0, corpus_max_bytes=2_000_000,
@@ -119,6 +126,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=600, help="stdlib functions to train on.")
     parser.add_argument("--repeats", type=int, default=1, help="Rounds of both runs.")
     args = parser.parse_args()
+    os.nice(max(0, NICENESS - os.nice(0)))
+    os.environ["RAY_worker_niceness"] = "0"
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
     rows = stdlib_rows(args.samples)
@@ -137,8 +146,8 @@ def main() -> None:
     print(
         f"\nLoRA SFT of the cpu-tiny-sized Llama on {len(rows)} stdlib functions, "
         f"{args.steps} steps (batch 2 packed rows of 512 tokens, checkpoint every "
-        f"{max(1, args.steps // 10)} steps), {os.cpu_count()} CPUs, median of {args.repeats} "
-        "round(s)\n"
+        f"{max(1, args.steps // 10)} steps), {os.cpu_count()} CPUs, niceness {os.nice(0)}, median "
+        f"of {args.repeats} round(s)\n"
     )
     head = ("path", "wall s", "in trainer s", "outside s", "steps", "wall vs direct")
     print("| {:<20} | {:>8} | {:>12} | {:>9} | {:>5} | {:>14} |".format(*head))

@@ -35,7 +35,7 @@ ROWS = [
     {"prompt": f'def f{i}(x):\n    """Return x plus {i}."""\n', "completion": f"    return x+{i}\n"}
     for i in range(18)
 ]
-"""18 rows: the eval split holds 2, leaving 16 = 2 epochs x 4 steps x 2 ranks x 2 per batch."""
+"""18 rows: the eval split holds 2; the other 16 make 4 steps x 2 ranks x 2 rows per epoch."""
 STEPS_PER_EPOCH, EPOCHS = 4, 2
 
 
