@@ -68,3 +68,31 @@ def test_other_runtime_errors_pass_through():
         explain_out_of_memory(TrainConfig(), "CPU"),
     ):
         raise RuntimeError("shape mismatch")
+
+
+def test_a_failed_training_run_carries_its_reason_and_numbers_in_mlflow(tmp_path):
+    from repotune.registry.tracking import RunTracker
+    from repotune.tasks.model import fail_tracking
+
+    tracker = RunTracker.start(f"sqlite:///{tmp_path / 'mlflow.db'}", "guard", run_name="build")
+    metrics = {"eval_loss_before": 2.5, "eval_loss_best": 2.49, "lora_b_norm_after": 0.0}
+    error = TrainingDidNotLearn("eval loss did not fall", "raise `train.learning_rate`", metrics)
+    fail_tracking.fn(tracker, error)
+    run = tracker.client.get_run(tracker.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["failure"] == str(error)
+    assert "`train.learning_rate`" in run.data.tags["failure"]
+    assert run.data.tags["failure_type"] == "TrainingDidNotLearn"
+    assert run.data.metrics["guard/eval_loss_best"] == 2.49
+
+
+def test_any_other_failure_is_recorded_without_guard_metrics(tmp_path):
+    from repotune.registry.tracking import RunTracker
+    from repotune.tasks.model import fail_tracking
+
+    tracker = RunTracker.start(f"sqlite:///{tmp_path / 'mlflow.db'}", "guard", run_name="build")
+    fail_tracking.fn(tracker, KeyboardInterrupt())
+    run = tracker.client.get_run(tracker.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["failure"] == "KeyboardInterrupt"
+    assert not run.data.metrics

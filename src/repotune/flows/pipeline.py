@@ -106,8 +106,8 @@ def build_model(config: PipelineConfig = PipelineConfig()) -> dict[str, Any]:  #
             tracker,
         )
         release = register_model(config, tracker, snapshots, datasets, base, evaluation, gates)
-    except BaseException:
-        fail_tracking(tracker)
+    except BaseException as error:
+        fail_tracking(tracker, error)
         raise
     summary = {
         "commit": snapshots[0].commit,

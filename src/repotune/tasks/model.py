@@ -24,6 +24,7 @@ from repotune.errors import GateFailed
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
 from repotune.sources.git import Snapshot, source_tags
+from repotune.training.guards import TrainingDidNotLearn
 from repotune.training.ray_cluster import RayScaling
 from repotune.training.ray_train import train_on_ray
 from repotune.training.sft import TrainResult, train_lora
@@ -204,6 +205,12 @@ def record_gate_failure(
 
 
 @task(name="fail-tracking", cache_policy=NO_CACHE)
-def fail_tracking(tracker: RunTracker) -> None:
-    """Mark the MLflow run failed so the UI does not show it as running forever."""
+def fail_tracking(tracker: RunTracker, error: BaseException) -> None:
+    """Mark the MLflow run failed, with why, so the UI neither shows it running forever nor
+    leaves the user to dig the reason out of logs. A training guard's numbers (eval loss before
+    and at the best checkpoint, adapter movement) go in as ``guard/*`` metrics."""
+    reason = str(error) or type(error).__name__
+    tracker.set_tags({"failure": reason[:5000], "failure_type": type(error).__name__})
+    if isinstance(error, TrainingDidNotLearn):
+        tracker.log_metrics({f"guard/{k}": v for k, v in error.metrics.items()})
     tracker.finish("FAILED")
