@@ -161,6 +161,16 @@ def test_build_model_end_to_end(prefect_api, sample_repo, tmp_path):
     assert run.info.status == "FINISHED"
     assert float(run.data.params["train.learning_rate"]) == config.train.learning_rate
     assert "eval_loss" in run.data.metrics and "base_eval_loss" in run.data.metrics
+    # Training streamed per-step curves into the same run, with what "auto" resolved to.
+    steps = int(run.data.metrics["steps"])
+    for curve in ("train/loss", "train/learning_rate", "train/train_tokens_per_second"):
+        history = client.get_metric_history(run.info.run_id, curve)
+        assert sorted(point.step for point in history) == list(range(1, steps + 1)), curve
+    eval_curve = client.get_metric_history(run.info.run_id, "train/eval_loss")
+    assert min(point.step for point in eval_curve) == 0 and len(eval_curve) >= 2
+    assert float(run.data.params["resolved.total_steps"]) == steps
+    assert "system/cpu_utilization_percentage" in run.data.metrics
+    assert run.data.tags["tasks_fingerprint"] == manifests["tasks"]["fingerprint"]
 
     # Second run on the unchanged repository: Prefect serves extraction and dataset from cache.
     again = build_model(config=config)

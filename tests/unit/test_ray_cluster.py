@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -83,3 +84,15 @@ def test_workers_env_carries_the_offline_settings(monkeypatch):
     env = ray_cluster.worker_env()
     assert env["HF_HUB_OFFLINE"] == "1"
     assert env["RAY_TRAIN_ENABLE_PRINT_PATCH"] == "0"
+
+
+def test_a_local_ray_runs_lean_for_the_session_only_and_user_settings_win(monkeypatch):
+    for key in ray_cluster.LOCAL_RAY_ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("RAY_TRAIN_METRICS_ENABLED", "1")
+    with ray_cluster._local_ray_env():
+        assert os.environ["RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"] == "0"
+        assert os.environ["RAY_enable_metrics_collection"] == "0"
+        assert os.environ["RAY_TRAIN_METRICS_ENABLED"] == "1"
+    assert "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER" not in os.environ
+    assert os.environ["RAY_TRAIN_METRICS_ENABLED"] == "1"

@@ -286,3 +286,22 @@ def test_keep_checkpoints_must_be_positive(base, tmp_path):
             base, ROWS, train_cfg(), tmp_path, scaling=RayScaling(), checkpoint_dir=tmp_path,
             keep_checkpoints=0,
         )  # fmt: skip
+
+
+def test_log_relay_batches_train_steps_and_sends_evaluations_at_once():
+    from repotune.training.ray_worker import _LogRelay
+
+    class ListQueue(list):
+        put = list.append
+
+    sent = ListQueue()
+    relay = _LogRelay(sent, interval_s=3600)
+    relay(1, {"loss": 2.0})
+    relay(2, {"loss": 1.9})
+    assert sent == []
+    relay(2, {"eval_loss": 1.8})
+    assert sent == [[(1, {"loss": 2.0}), (2, {"loss": 1.9}), (2, {"eval_loss": 1.8})]]
+    relay(3, {"loss": 1.7})
+    relay.flush()
+    relay.flush()
+    assert sent[1:] == [[(3, {"loss": 1.7})]]

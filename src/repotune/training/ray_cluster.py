@@ -30,6 +30,32 @@ WORKER_ENV = {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}
 into a captured stdout, which the patch turns into thousands of log lines per worker."""
 
 
+LOCAL_RAY_ENV = {
+    "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0",
+    "RAY_TRAIN_METRICS_ENABLED": "0",
+    "RAY_enable_metrics_collection": "0",
+    "RAY_prestart_worker_first_driver": "0",
+}
+"""Settings of a Ray that repotune starts on this machine, for the run's duration only.
+
+A laptop is never drained, so Train's preemption watcher (one more process polling every few
+seconds) has nothing to watch; nobody scrapes a throwaway Ray's Prometheus metrics (MLflow gets
+repotune's own), and the idle workers Ray prestarts are never used (Train's actors carry their
+own runtime environment). On 2 cores these cost ~20 % of training throughput
+(benchmarks/ray_train_overhead.py). A value the user exported wins."""
+
+
+@contextmanager
+def _local_ray_env() -> Iterator[None]:
+    added = {key: value for key, value in LOCAL_RAY_ENV.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 @dataclass(frozen=True)
 class RayScaling:
     """How many Ray Train workers, on what, and where.
@@ -165,7 +191,12 @@ def ray_session(scaling: RayScaling) -> Iterator[bool]:
         return
     if scaling.ray_address is not None:
         connect(scaling.ray_address)
-    else:
+        try:
+            yield True
+        finally:
+            ray.shutdown()
+        return
+    with _local_ray_env():
         # The dashboard stays on: without it, Train's placement-group cleaner cannot query actor
         # state and warns every second for the whole run.
         ray.init(
@@ -174,9 +205,8 @@ def ray_session(scaling: RayScaling) -> Iterator[bool]:
             include_dashboard=True,
             log_to_driver=True,
         )
-    try:
-        if scaling.ray_address is None:
+        try:
             _check_fits(scaling)
-        yield True
-    finally:
-        ray.shutdown()
+            yield True
+        finally:
+            ray.shutdown()

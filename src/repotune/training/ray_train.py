@@ -13,8 +13,8 @@ resumes from the latest checkpoint, and calling it after the run finished return
 adapter without starting Ray at all.
 
 Per-step logs (train loss, learning rate, grad norm, tokens/s, eval loss) are pushed by rank 0
-into a Ray queue and handed to ``on_log(step, logs)`` on the calling thread while training runs,
-so MLflow curves are live and land in the caller's active run.
+into a Ray queue, a batch every couple of seconds, and handed to ``on_log(step, logs)`` on the
+calling thread while training runs, so MLflow curves are live and land in the caller's run.
 """
 
 from __future__ import annotations
@@ -127,12 +127,12 @@ def _fit(trainer: Any, queue: Any, on_log: LogFn | None) -> Any:
     while True:
         finished = not thread.is_alive()
         try:
-            step, logs = queue.get(timeout=POLL_S)
+            batch = queue.get(timeout=POLL_S)
         except Empty:
             if finished:
                 break
             continue
-        if on_log is not None:
+        for step, logs in batch if on_log is not None else ():
             on_log(step, logs)
     thread.join()
     if "error" in outcome:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ FINAL_CHECKPOINT = "final-adapter"
 ADAPTER_SUBDIR = "adapter"
 SUMMARY_FILE = "summary.json"
 HF_SUBDIR = RayTrainReportCallback.CHECKPOINT_NAME
+LOG_INTERVAL_S = 2.0
 
 
 class RelayedError(RuntimeError):
@@ -124,6 +126,32 @@ def _assert_same_weights(model: torch.nn.Module, step: int) -> None:
         )
 
 
+class _LogRelay:
+    """Rank 0's per-step logs to the driver, a batch every few seconds.
+
+    One queue call per step would make the training thread wait on the queue actor every step
+    and keep that actor busy on the cores training needs. Evaluations are sent at once; the
+    train curves in MLflow lag by at most the interval.
+    """
+
+    def __init__(self, queue: Any, interval_s: float = LOG_INTERVAL_S) -> None:
+        self.queue = queue
+        self.interval_s = interval_s
+        self.pending: list[tuple[int, dict[str, float]]] = []
+        self.sent_at = time.monotonic()
+
+    def __call__(self, step: int, logs: dict[str, float]) -> None:
+        self.pending.append((step, logs))
+        if "eval_loss" in logs or time.monotonic() - self.sent_at >= self.interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.queue.put(self.pending)
+            self.pending = []
+        self.sent_at = time.monotonic()
+
+
 class _History(TrainerCallback):
     """The whole run's loss curve, from the trainer state (which a resume restores)."""
 
@@ -196,11 +224,11 @@ def train_worker(config: dict[str, Any]) -> None:
     context = ray.train.get_context()
     rank = context.get_world_rank()
     rows = ray.get(config["rows"])
-    queue = config["log_queue"]
     folder = worker_folder(config["run_name"], rank)
     restore(folder, config["best_checkpoint"])
     history = _History()
     data_parallel = [_WrapForTraining(), _SyncCheck()] if context.get_world_size() > 1 else []
+    relay = _LogRelay(config["log_queue"]) if rank == 0 else None
     with tempfile.TemporaryDirectory(prefix="repotune-ray-final-") as tmp:
         final = Path(tmp) / FINAL_CHECKPOINT
         try:
@@ -209,7 +237,7 @@ def train_worker(config: dict[str, Any]) -> None:
                 rows,
                 config["cfg"],
                 final / ADAPTER_SUBDIR,
-                on_log=(lambda step, logs: queue.put((step, logs))) if rank == 0 else None,
+                on_log=relay,
                 callbacks=[
                     _StampInCheckpoint(),
                     RayTrainReportCallback(),
@@ -224,6 +252,9 @@ def train_worker(config: dict[str, Any]) -> None:
             )
         except RepotuneError as err:
             raise RelayedError.of(err) from None
+        finally:
+            if relay is not None:
+                relay.flush()
         summary = {
             "metrics": result.metrics,
             "loss_history": history.losses,
