@@ -25,6 +25,14 @@ niceness 0 and 0.5-0.6 s at 15 while other jobs kept the cores busy. So this pro
 itself to 15 and tells Ray to leave its workers at their parent's niceness
 (``RAY_worker_niceness=0``): the comparison is of Ray, not of the scheduler.
 Goal: Ray's extra wall time <= 15 % of the direct run's, for a direct run of >= 2 minutes.
+
+The summary splits the extra time into a part paid once per run (Ray and Train's processes
+starting) and a part paid per step (the training loop's own slowdown), and says from which run
+length on the goal holds on the machine it ran on. On 2 cores both parts are large: Train starts a
+controller, the worker and five helper actors (placement-group cleaner, synchronisation, autoscaling
+coordinator, dataset manager, the log queue) besides the dashboard, each a process that imports Ray
+Train (the controller and worker also torch), and while training they wake up every second or two
+on the same two cores the worker's two torch threads use.
 """
 
 from __future__ import annotations
@@ -42,10 +50,11 @@ from repotune.runtime_env import apply_runtime_env
 
 apply_runtime_env()
 
-from repotune.config import BaseModelConfig, TrainConfig  # noqa: E402
+from _training_data import BASE, stdlib_rows  # noqa: E402
+
+from repotune.config import TrainConfig  # noqa: E402
 from repotune.modeling.base import build_offline_base  # noqa: E402
-from repotune.modeling.corpus import stdlib_corpus, stdlib_root  # noqa: E402
-from repotune.parsing.python_units import FileOrigin, extract_units  # noqa: E402
+from repotune.modeling.corpus import stdlib_corpus  # noqa: E402
 from repotune.training.ray_cluster import RayScaling, ray_session  # noqa: E402
 from repotune.training.ray_train import train_on_ray  # noqa: E402
 from repotune.training.sft import train_lora  # noqa: E402
@@ -53,27 +62,6 @@ from repotune.training.sft import train_lora  # noqa: E402
 GOAL = 0.15
 MIN_DIRECT_S = 120
 NICENESS = 15
-BASE = BaseModelConfig(
-    vocab_size=4096, hidden_size=256, num_layers=4, num_heads=4, num_kv_heads=2,
-    intermediate_size=768, pretrain_steps=0, corpus_max_bytes=2_000_000,
-)  # fmt: skip
-
-
-def stdlib_rows(limit: int) -> list[dict[str, str]]:
-    """Prompt/completion rows of stdlib functions, files in sorted order, until ``limit``."""
-    rows: list[dict[str, str]] = []
-    for path in sorted(stdlib_root().glob("*.py")):
-        try:
-            units = extract_units(path.read_text(encoding="utf-8"), FileOrigin("cpython", "", ""))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for unit in units:
-            prompt, body = unit.enclosing + unit.header, unit.body
-            if 16 <= len(body.strip()) and len(body) <= 2000 and len(prompt) <= 2000:
-                rows.append({"prompt": prompt, "completion": body, "path": path.name})
-        if len(rows) >= limit:
-            break
-    return rows[:limit]
 
 
 def train_cfg(steps: int) -> TrainConfig:

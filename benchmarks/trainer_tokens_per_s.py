@@ -15,6 +15,8 @@ CPU, the same number of optimizer steps for every row of the table.
   longest sample (attention mask), the same tokens and labels.
 - ``Trainer, group_by_length``: the same, with batches drawn among samples of similar length.
 - ``TRL packing=True``: TRL's own packing (BFD + padding-free: the batch flattened into one row).
+- ``repotune, packing off``: ``train_lora`` with ``train.packing: false`` (batches grouped by
+  length, padded).
 
 Tokens are counted the same way everywhere: the non-padding tokens of the training batches
 (``include_num_input_tokens_seen="non_padding"``; the offline tokenizer's pad id is its own).
@@ -47,6 +49,7 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 import torch  # noqa: E402
+from _training_data import BASE, stdlib_rows  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
 from transformers import (  # noqa: E402
@@ -59,10 +62,9 @@ from transformers import (  # noqa: E402
 )
 from trl import SFTConfig, SFTTrainer  # noqa: E402
 
-from repotune.config import BaseModelConfig, TrainConfig  # noqa: E402
+from repotune.config import TrainConfig  # noqa: E402
 from repotune.modeling.base import build_offline_base  # noqa: E402
-from repotune.modeling.corpus import stdlib_corpus, stdlib_root  # noqa: E402
-from repotune.parsing.python_units import FileOrigin, extract_units  # noqa: E402
+from repotune.modeling.corpus import stdlib_corpus  # noqa: E402
 from repotune.training.data import prepare_rows  # noqa: E402
 from repotune.training.guards import TrainingDidNotLearn  # noqa: E402
 from repotune.training.sft import train_lora  # noqa: E402
@@ -71,10 +73,6 @@ from repotune.training.token_cache import tokenize_rows  # noqa: E402
 GOAL = 1.3
 BATCH, MAX_LEN, LR = 8, 512, 1e-3
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-BASE = BaseModelConfig(
-    vocab_size=4096, hidden_size=256, num_layers=4, num_heads=4, num_kv_heads=2,
-    intermediate_size=768, pretrain_steps=0, corpus_max_bytes=2_000_000,
-)  # fmt: skip
 
 
 Run = tuple[float, float, float]
@@ -101,23 +99,6 @@ class StepClock(TrainerCallback):
         return self.end[0] - start[0], self.end[1] - start[1]
 
 
-def stdlib_rows(limit: int) -> list[dict[str, str]]:
-    """Prompt/completion rows of stdlib functions, files in sorted order, until ``limit``."""
-    rows: list[dict[str, str]] = []
-    for path in sorted(stdlib_root().glob("*.py")):
-        try:
-            units = extract_units(path.read_text(encoding="utf-8"), FileOrigin("cpython", "", ""))
-        except (SyntaxError, UnicodeDecodeError):
-            continue
-        for unit in units:
-            prompt, body = unit.enclosing + unit.header, unit.body
-            if 16 <= len(body.strip()) and len(body) <= 2000 and len(prompt) <= 2000:
-                rows.append({"prompt": prompt, "completion": body, "path": path.name})
-        if len(rows) >= limit:
-            break
-    return rows[:limit]
-
-
 def lora() -> LoraConfig:
     return LoraConfig(task_type="CAUSAL_LM", r=16, lora_alpha=32, lora_dropout=0.0,
                       target_modules=TARGETS)  # fmt: skip
@@ -132,10 +113,11 @@ def common_args(out: str, steps: int) -> dict:
     )  # fmt: skip
 
 
-def run_repotune(base: str, rows: list[dict], steps: int) -> Run:
+def run_repotune(base: str, rows: list[dict], steps: int, packing: bool = True) -> Run:
     cfg = TrainConfig(
         learning_rate=LR, num_epochs=1000, max_steps=steps, batch_size=BATCH, max_seq_len=MAX_LEN,
         lora_dropout=0.0, save_steps=10 * steps, min_eval_improvement=0.0, seed=0,
+        packing=packing,
     )  # fmt: skip
     clock = StepClock()
     with tempfile.TemporaryDirectory(prefix="bench-repotune-") as out:
@@ -243,6 +225,7 @@ TRAINERS = {
     "Trainer, group_by_length": lambda base, rows, steps: run_plain(base, rows, steps, True),
     "TRL packing=True (flat)": run_trl_packing,
     OURS: run_repotune,
+    "repotune, packing off": lambda base, rows, steps: run_repotune(base, rows, steps, False),
 }
 
 
