@@ -96,3 +96,6 @@ def test_any_other_failure_is_recorded_without_guard_metrics(tmp_path):
     assert run.info.status == "FAILED"
     assert run.data.tags["failure"] == "KeyboardInterrupt"
     assert not run.data.metrics
+    stopped = RunTracker.start(tracker.tracking_uri, "guard", run_name="stopped")
+    fail_tracking.fn(stopped, SystemExit(15))
+    assert stopped.client.get_run(stopped.run_id).data.tags["failure"] == "SystemExit: 15"

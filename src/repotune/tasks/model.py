@@ -20,7 +20,7 @@ from repotune.config import BaseModelConfig, PipelineConfig, TrainConfig
 from repotune.datasets.build import pretraining_corpus
 from repotune.datasets.mixture import mixture_rows
 from repotune.datasets.store import DatasetRef
-from repotune.errors import GateFailed
+from repotune.errors import GateFailed, RepotuneError
 from repotune.modeling.base import BaseModelInfo, ensure_base_model
 from repotune.registry.tracking import RunTracker, check_tracking_server, tracking_uri_for
 from repotune.sources.git import Snapshot, source_tags
@@ -209,7 +209,11 @@ def fail_tracking(tracker: RunTracker, error: BaseException) -> None:
     """Mark the MLflow run failed, with why, so the UI neither shows it running forever nor
     leaves the user to dig the reason out of logs. A training guard's numbers (eval loss before
     and at the best checkpoint, adapter movement) go in as ``guard/*`` metrics."""
-    reason = str(error) or type(error).__name__
+    text = str(error)
+    if isinstance(error, RepotuneError):
+        reason = text
+    else:  # e.g. "SystemExit: 15" for a run stopped by SIGTERM
+        reason = f"{type(error).__name__}: {text}" if text else type(error).__name__
     tracker.set_tags({"failure": reason[:5000], "failure_type": type(error).__name__})
     if isinstance(error, TrainingDidNotLearn):
         tracker.log_metrics({f"guard/{k}": v for k, v in error.metrics.items()})
