@@ -168,7 +168,7 @@ def run_trl_packing(base: str, rows: list[dict], steps: int) -> Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=8, help="Optimizer steps per trainer.")
+    parser.add_argument("--steps", type=int, default=24, help="Optimizer steps per trainer.")
     parser.add_argument("--samples", type=int, default=2000, help="stdlib functions to train on.")
     parser.add_argument(
         "--repeats",
