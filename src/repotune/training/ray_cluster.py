@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from repotune.errors import RepotuneError
@@ -41,8 +41,9 @@ LOCAL_RAY_ENV = {
 A laptop is never drained, so Train's preemption watcher (one more process polling every few
 seconds) has nothing to watch; nobody scrapes a throwaway Ray's Prometheus metrics (MLflow gets
 repotune's own), and the idle workers Ray prestarts are never used (Train's actors carry their
-own runtime environment). On 2 cores these cost ~20 % of training throughput
-(benchmarks/ray_train_overhead.py). A value the user exported wins."""
+own runtime environment). Each of them takes CPU from training on a small machine
+(benchmarks/ray_train_overhead.py measures what Ray still costs). A value the user exported
+wins."""
 
 
 @contextmanager
@@ -189,24 +190,22 @@ def ray_session(scaling: RayScaling) -> Iterator[bool]:
             _check_fits(scaling)
         yield False
         return
-    if scaling.ray_address is not None:
-        connect(scaling.ray_address)
+    local = scaling.ray_address is None
+    with _local_ray_env() if local else nullcontext():
+        if local:
+            # The dashboard stays on: without it, Train's placement-group cleaner cannot query
+            # actor state and warns every second for the whole run.
+            ray.init(
+                address="local",
+                num_cpus=scaling.workers * scaling.worker_cpus(),
+                include_dashboard=True,
+                log_to_driver=True,
+            )
+        else:
+            connect(scaling.ray_address)
         try:
-            yield True
-        finally:
-            ray.shutdown()
-        return
-    with _local_ray_env():
-        # The dashboard stays on: without it, Train's placement-group cleaner cannot query actor
-        # state and warns every second for the whole run.
-        ray.init(
-            address="local",
-            num_cpus=scaling.workers * scaling.worker_cpus(),
-            include_dashboard=True,
-            log_to_driver=True,
-        )
-        try:
-            _check_fits(scaling)
+            if local:
+                _check_fits(scaling)
             yield True
         finally:
             ray.shutdown()

@@ -132,8 +132,9 @@ def _fit(trainer: Any, queue: Any, on_log: LogFn | None) -> Any:
             if finished:
                 break
             continue
-        for step, logs in batch if on_log is not None else ():
-            on_log(step, logs)
+        if on_log is not None:
+            for step, logs in batch:
+                on_log(step, logs)
     thread.join()
     if "error" in outcome:
         raise _worker_error(outcome["error"]) from outcome["error"]
