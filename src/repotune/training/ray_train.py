@@ -33,13 +33,8 @@ from transformers import TrainerCallback
 from repotune.config import TrainConfig
 from repotune.errors import RepotuneError
 from repotune.training.ray_cluster import STAGE, RayScaling, ray_session, worker_env
-from repotune.training.ray_worker import (
-    ADAPTER_SUBDIR,
-    FINAL_CHECKPOINT,
-    SUMMARY_FILE,
-    RelayedError,
-    train_worker,
-)
+from repotune.training.ray_entry import train_worker
+from repotune.training.ray_worker import ADAPTER_SUBDIR, FINAL_CHECKPOINT, SUMMARY_FILE, RelayedError
 from repotune.training.sft import LogFn, TrainResult
 
 RUN_PREFIX = "sft-"
@@ -216,7 +211,7 @@ def train_on_ray(
                 "run_name": name,
                 "best_checkpoint": _best_hf_checkpoint(snapshot),
                 "threads": scaling.worker_cpus(),
-                "callbacks": list(callbacks),
+                "callbacks": ray.put(list(callbacks)),
                 "log_queue": queue,
                 "cache_dir": cache_dir,
                 "dataset_fingerprint": dataset_fingerprint,
