@@ -1,4 +1,4 @@
-"""Ray Train's controller unpickles the training function; it must not drag in the training stack."""
+"""Ray Train's controller unpickles the training function: it must not import the training stack."""
 
 from __future__ import annotations
 

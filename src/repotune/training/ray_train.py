@@ -34,7 +34,12 @@ from repotune.config import TrainConfig
 from repotune.errors import RepotuneError
 from repotune.training.ray_cluster import STAGE, RayScaling, ray_session, worker_env
 from repotune.training.ray_entry import train_worker
-from repotune.training.ray_worker import ADAPTER_SUBDIR, FINAL_CHECKPOINT, SUMMARY_FILE, RelayedError
+from repotune.training.ray_worker import (
+    ADAPTER_SUBDIR,
+    FINAL_CHECKPOINT,
+    SUMMARY_FILE,
+    RelayedError,
+)
 from repotune.training.sft import LogFn, TrainResult
 
 RUN_PREFIX = "sft-"
