@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/ray_train_overhead.py [--steps N] [--samples N] [--repeats N]
 
+Without ``--steps`` the run length is picked so that the direct run takes 2-3 minutes here
+(a short calibration run overestimates the time per step).
+
 Both sides run the same recipe, ``repotune.training.sft.train_lora``: once called in this process,
 once inside a one-worker ``TorchTrainer`` through ``repotune.training.ray_train.train_on_ray``
 (a local Ray with this machine's CPUs, all of them for the worker, gloo backend). Same base, rows,
@@ -61,6 +64,8 @@ from repotune.training.sft import train_lora  # noqa: E402
 
 GOAL = 0.15
 MIN_DIRECT_S = 120
+TARGET_DIRECT_S = 180
+CALIBRATION_STEPS = 60
 NICENESS = 15
 
 
@@ -110,7 +115,13 @@ RUNNERS = {"direct train_lora": run_direct, "Ray Train, 1 worker": run_ray}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400, help="Optimizer steps of each run.")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help=f"Optimizer steps of each run; 0 picks enough for a {TARGET_DIRECT_S} s direct run "
+        f"on this machine from a {CALIBRATION_STEPS}-step direct run (which also warms caches).",
+    )
     parser.add_argument("--samples", type=int, default=600, help="stdlib functions to train on.")
     parser.add_argument("--repeats", type=int, default=1, help="Rounds of both runs.")
     args = parser.parse_args()
@@ -122,6 +133,13 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in RUNNERS}
     with tempfile.TemporaryDirectory(prefix="ray-bench-base-") as base:
         build_offline_base(stdlib_corpus(BASE.corpus_max_bytes), BASE, Path(base))
+        if args.steps <= 0:
+            probe = run_direct(base, rows, CALIBRATION_STEPS)
+            args.steps = round(TARGET_DIRECT_S * CALIBRATION_STEPS / probe["wall"])
+            took = probe["wall"]
+            print(
+                f"calibration: {CALIBRATION_STEPS} steps took {took:.1f} s -> --steps {args.steps}"
+            )
         for round_ in range(args.repeats):
             names = list(RUNNERS)[round_ % 2 :] + list(RUNNERS)[: round_ % 2]
             for name in names:

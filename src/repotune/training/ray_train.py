@@ -43,7 +43,8 @@ from repotune.training.ray_worker import (
 from repotune.training.sft import LogFn, TrainResult
 
 RUN_PREFIX = "sft-"
-POLL_S = 0.5
+WAIT_S = 10.0
+"""Longest wait on the log queue before checking that the fit thread is still alive."""
 
 
 def run_key(base_path: str, train_rows: list[dict], cfg: TrainConfig, workers: int) -> str:
@@ -112,7 +113,9 @@ def _worker_error(err: BaseException) -> BaseException:
 def _fit(trainer: Any, queue: Any, on_log: LogFn | None) -> Any:
     """``trainer.fit()`` on a helper thread while this thread hands queued logs to ``on_log``.
 
-    ``on_log`` runs on the caller's thread because MLflow's active run is per thread.
+    ``on_log`` runs on the caller's thread because MLflow's active run is per thread. The fit
+    thread ends the queue with ``None`` (after the workers' last batch), so this thread waits on
+    the queue instead of polling it: no wake-ups on the training cores between batches.
     """
     outcome: dict[str, Any] = {}
 
@@ -121,17 +124,20 @@ def _fit(trainer: Any, queue: Any, on_log: LogFn | None) -> Any:
             outcome["result"] = trainer.fit()
         except BaseException as err:  # re-raised on the caller's thread below
             outcome["error"] = err
+        finally:
+            queue.put(None)
 
     thread = threading.Thread(target=fit, name="repotune-ray-fit", daemon=True)
     thread.start()
     while True:
-        finished = not thread.is_alive()
         try:
-            batch = queue.get(timeout=POLL_S)
+            batch = queue.get(timeout=WAIT_S)
         except Empty:
-            if finished:
-                break
-            continue
+            if thread.is_alive():
+                continue
+            break
+        if batch is None:
+            break
         if on_log is not None:
             for step, logs in batch:
                 on_log(step, logs)
