@@ -31,11 +31,14 @@ Goal: Ray's extra wall time <= 15 % of the direct run's, for a direct run of >= 
 
 The summary splits the extra time into a part paid once per run (Ray and Train's processes
 starting) and a part paid per step (the training loop's own slowdown), and says from which run
-length on the goal holds on the machine it ran on. On 2 cores both parts are large: Train starts a
-controller, the worker and five helper actors (placement-group cleaner, synchronisation, autoscaling
-coordinator, dataset manager, the log queue) besides the dashboard, each a process that imports Ray
-Train (the controller and worker also torch), and while training they wake up every second or two
-on the same two cores the worker's two torch threads use.
+length on the goal holds on the machine it ran on. On 2 cores both parts are large. Once per run,
+Train starts its processes one after another (controller, placement-group cleaner, the worker,
+which then imports transformers, TRL and peft, about 4 s here), each importing Ray Train and
+torch, besides ``ray.init`` and ``ray.shutdown``. Per step, Train's helper processes (controller,
+cleaner, synchronisation and autoscaling actors, dashboard) wake up on the same two cores that
+the worker's two torch threads use: a preempted thread stalls its partner at every OpenMP
+barrier, so py-spy finds the extra time in small multi-threaded ops (TRL's chunked log-prob
+tiles, dropout), not in the matrix multiplies.
 """
 
 from __future__ import annotations
