@@ -79,8 +79,9 @@ class _ReportCheckpoint(TrainerCallback):
     cores, longer than the 4 steps between two checkpoints of a short run). Here the checkpoint
     is copied to a folder of its own, and Ray uploads and reports it from a thread
     (``CheckpointUploadMode.ASYNC``, in order, the copy deleted after upload) while training
-    goes on. ``train_lora`` only resumes from a folder stamped by the same run, so the stamp
-    travels inside the checkpoint.
+    goes on. The copy sits in the rank's folder, which the next attempt empties, so a killed
+    upload leaves nothing behind. ``train_lora`` only resumes from a folder stamped by the same
+    run, so the stamp travels inside the checkpoint.
     """
 
     def on_save(self, args, state, control, **kwargs):
@@ -90,7 +91,7 @@ class _ReportCheckpoint(TrainerCallback):
         metrics: dict[str, Any] = {}
         for entry in state.log_history:
             metrics.update(entry)
-        staging = Path(tempfile.mkdtemp(prefix="repotune-ray-upload-"))
+        staging = Path(tempfile.mkdtemp(prefix="ray-upload-", dir=args.output_dir))
         shutil.copytree(last, staging / HF_SUBDIR)
         stamp = Path(args.output_dir) / STAMP
         if stamp.is_file():
