@@ -137,9 +137,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ray-bench-base-") as base:
         build_offline_base(stdlib_corpus(BASE.corpus_max_bytes), BASE, Path(base))
         if args.steps <= 0:
-            probe = run_direct(base, rows, CALIBRATION_STEPS)
-            args.steps = round(TARGET_DIRECT_S * CALIBRATION_STEPS / probe["wall"])
-            took = probe["wall"]
+            took = run_direct(base, rows, CALIBRATION_STEPS)["wall"]
+            args.steps = round(TARGET_DIRECT_S * CALIBRATION_STEPS / took)
             print(
                 f"calibration: {CALIBRATION_STEPS} steps took {took:.1f} s -> --steps {args.steps}"
             )

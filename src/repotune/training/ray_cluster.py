@@ -196,20 +196,19 @@ def ray_session(scaling: RayScaling) -> Iterator[bool]:
         return
     local = scaling.ray_address is None
     with _local_ray_env() if local else nullcontext():
-        if local:
-            # The dashboard stays on: without it, Train's placement-group cleaner cannot query
-            # actor state and warns every second for the whole run.
-            ray.init(
-                address="local",
-                num_cpus=scaling.workers * scaling.worker_cpus(),
-                include_dashboard=True,
-                log_to_driver=True,
-            )
-        else:
-            connect(scaling.ray_address)
         try:
             if local:
+                # The dashboard stays on: without it, Train's placement-group cleaner cannot
+                # query actor state and warns every second for the whole run.
+                ray.init(
+                    address="local",
+                    num_cpus=scaling.workers * scaling.worker_cpus(),
+                    include_dashboard=True,
+                    log_to_driver=True,
+                )
                 _check_fits(scaling)
+            else:
+                connect(scaling.ray_address)
             yield True
         finally:
             ray.shutdown()
