@@ -204,6 +204,19 @@ def test_result_reports_a_two_worker_run_that_learned(run, base):
         assert (tuned(**ids).logits - base_model(**ids).logits).abs().max() > 1e-4
 
 
+def test_ray_train_reports_stay_off_the_console_and_app_logs_but_ours_do_not(run):
+    """Train's INFO lines (every report's metrics dict) are silenced; repotune's own INFO is not.
+
+    The app worker log gets what the console gets (Ray's log level filter on both), so reading
+    it tells what the user sees without racing Ray's log streaming to the driver.
+    """
+    logs = Path(ray._private.worker._global_node.get_session_dir_path()) / "logs" / "train"
+    app = "".join(path.read_text() for path in logs.glob("ray-train-app-worker-*.log"))
+    assert "train hyper-parameters" in app
+    assert "Reporting training result" not in app
+    assert "Checkpoint successfully created" not in app
+
+
 def test_checkpoints_are_kept_per_run_and_local_scratch_is_removed(run, base):
     name = run_key(base, ROWS, train_cfg(), workers=2)
     run_dir = run["root"] / "checkpoints" / name

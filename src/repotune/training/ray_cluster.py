@@ -9,12 +9,14 @@ minute-long wait and stack trace.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 from repotune.errors import RepotuneError
 from repotune.runtime_env import OFFLINE_DEFAULTS
@@ -28,6 +30,14 @@ BACKOFF_S = (1.0, 2.0)
 WORKER_ENV = {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}
 """Ray Train routes ``print`` to its logger; datasets' hashing (dill) prints bytecode disassembly
 into a captured stdout, which the patch turns into thousands of log lines per worker."""
+
+TRAIN_LOG_LEVEL = "WARNING"
+"""Level of Ray Train's own logs on the console and in its app log files.
+
+At INFO Train logs every report with its whole metrics dict (1-2 KB a checkpoint) and each
+checkpoint's path; repotune relays the metrics to MLflow already, so on the console and in the
+Prefect run's logs they only bury the warnings. Train's system log files in the Ray session
+folder (``logs/train/ray-train-sys-*.log``) still keep every level."""
 
 
 LOCAL_RAY_ENV = {
@@ -48,6 +58,21 @@ nobody scrapes a throwaway Ray's Prometheus metrics (MLflow gets repotune's own)
 workers Ray prestarts are never used (Train's actors carry their own runtime environment). Each
 of them takes CPU from training on a small machine (benchmarks/ray_train_overhead.py measures
 what Ray still costs). A value the user exported wins."""
+
+
+def quiet_path_named_train_loggers() -> None:
+    """Hold Train's loggers named by file path to ``TRAIN_LOG_LEVEL`` as well.
+
+    ``RunConfig.logging_config`` filters the ``ray.train.*`` loggers only, but some Train modules
+    (the one that logs "Reporting training result ...", for one) name theirs by ``__file__``,
+    which passes the filter and reaches the console through the root logger.
+    """
+    import ray.train
+
+    package = str(Path(ray.train.__file__).parent)
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(package):
+            logging.getLogger(name).setLevel(TRAIN_LOG_LEVEL)
 
 
 @contextmanager

@@ -32,7 +32,13 @@ from transformers import TrainerCallback
 
 from repotune.config import TrainConfig
 from repotune.errors import RepotuneError
-from repotune.training.ray_cluster import STAGE, RayScaling, ray_session, worker_env
+from repotune.training.ray_cluster import (
+    STAGE,
+    TRAIN_LOG_LEVEL,
+    RayScaling,
+    ray_session,
+    worker_env,
+)
 from repotune.training.ray_entry import train_worker
 from repotune.training.ray_worker import (
     ADAPTER_SUBDIR,
@@ -207,7 +213,7 @@ def train_on_ray(
             return _collect(latest, Path(out_dir), snapshot)
 
     import ray
-    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, LoggingConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
     from ray.util.queue import Queue
 
@@ -242,6 +248,7 @@ def train_on_ray(
                     checkpoint_score_order="min",
                 ),
                 worker_runtime_env={"env_vars": worker_env()},
+                logging_config=LoggingConfig(log_level=TRAIN_LOG_LEVEL),
             ),
         )
         result = _fit(trainer, queue, on_log)

@@ -31,6 +31,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from repotune.errors import RepotuneError
 from repotune.training.checkpoints import STAMP, STATE_FILE
+from repotune.training.ray_cluster import quiet_path_named_train_loggers
 from repotune.training.sft import train_lora
 
 FINAL_CHECKPOINT = "final-adapter"
@@ -244,6 +245,7 @@ def train_worker(config: dict[str, Any]) -> None:
     Reached through ``ray_entry.train_worker``, so that Train's controller never imports this
     module.
     """
+    quiet_path_named_train_loggers()
     torch.set_num_threads(config["threads"])
     context = ray.train.get_context()
     rank = context.get_world_rank()
