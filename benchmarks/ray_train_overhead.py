@@ -56,6 +56,7 @@ from repotune.runtime_env import apply_runtime_env
 
 apply_runtime_env()
 
+from _step_times import StepTimes, step_stats  # noqa: E402
 from _training_data import BASE, stdlib_rows  # noqa: E402
 
 from repotune.config import TrainConfig  # noqa: E402
@@ -82,15 +83,20 @@ def train_cfg(steps: int) -> TrainConfig:
 
 def run_direct(base: str, rows: list[dict], steps: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="ray-bench-direct-") as out:
+        timer = StepTimes(Path(out) / "steps.txt")
         start = time.perf_counter()
-        metrics = train_lora(base, rows, train_cfg(steps), Path(out) / "adapter").metrics
+        metrics = train_lora(
+            base, rows, train_cfg(steps), Path(out) / "adapter", callbacks=[timer]
+        ).metrics
         wall = time.perf_counter() - start
-    return {"wall": wall, "trainer": metrics["train_runtime"], "steps": metrics["steps"]}
+        stats = step_stats(timer.path)
+    return {"wall": wall, "trainer": metrics["train_runtime"], "steps": metrics["steps"], **stats}
 
 
 def run_ray(base: str, rows: list[dict], steps: int) -> dict[str, float]:
     scaling = RayScaling(workers=1)
     with tempfile.TemporaryDirectory(prefix="ray-bench-ray-") as out:
+        timer = StepTimes(Path(out) / "steps.txt")
         start = time.perf_counter()
         with ray_session(scaling):
             ready = time.perf_counter()
@@ -101,10 +107,13 @@ def run_ray(base: str, rows: list[dict], steps: int) -> dict[str, float]:
                 Path(out) / "adapter",
                 scaling=scaling,
                 checkpoint_dir=Path(out) / "checkpoints",
+                callbacks=[timer],
             ).metrics
             trained = time.perf_counter()
         wall = time.perf_counter() - start
+        stats = step_stats(timer.path)
     return {
+        **stats,
         "wall": wall,
         "trainer": metrics["train_runtime"],
         "steps": metrics["steps"],
@@ -179,7 +188,12 @@ def main() -> None:
         f"  once per run: {fixed:.1f} s (ray.init {init:.1f} s, ray.shutdown {shutdown:.1f} s, "
         "the rest starting Train's controller, worker and helper actors, each a process that "
         "imports Ray Train and torch, and the final report)\n"
-        f"  per step: {per_step:+.1f} s in the training loop = {per_step_share:+.1%}"
+        f"  per step: {per_step:+.1f} s in the training loop = {per_step_share:+.1%}; the "
+        f"median optimizer step {median(direct, 'step_median'):.3f} s direct, "
+        f"{median(ray_name, 'step_median'):.3f} s on Ray "
+        f"({median(ray_name, 'step_median') / median(direct, 'step_median') - 1:+.1%}), the mean "
+        f"{median(direct, 'step_mean'):.3f} s and {median(ray_name, 'step_mean'):.3f} s "
+        f"({median(ray_name, 'step_mean') / median(direct, 'step_mean') - 1:+.1%})"
     )
     if per_step_share < GOAL:
         print(
