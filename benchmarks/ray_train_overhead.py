@@ -31,14 +31,15 @@ Goal: Ray's extra wall time <= 15 % of the direct run's, for a direct run of >= 
 
 The summary splits the extra time into a part paid once per run (Ray and Train's processes
 starting) and a part paid per step (the training loop's own slowdown), and says from which run
-length on the goal holds on the machine it ran on. On 2 cores both parts are large. Once per run,
-Train starts its processes one after another (controller, placement-group cleaner, the worker,
-which then imports transformers, TRL and peft, about 4 s here), each importing Ray Train and
-torch, besides ``ray.init`` and ``ray.shutdown``. Per step, Train's helper processes (controller,
-cleaner, synchronisation and autoscaling actors, dashboard) wake up on the same two cores that
-the worker's two torch threads use: a preempted thread stalls its partner at every OpenMP
-barrier, so py-spy finds the extra time in small multi-threaded ops (TRL's chunked log-prob
-tiles, dropout), not in the matrix multiplies.
+length on the goal holds on the machine it ran on. It also gives the median and mean optimizer
+step of each path (step begin to end, without evaluations and checkpoints), which tell a steady
+slowdown from stalls and noise. On 2 cores the part paid once dominates: Train starts its
+processes one after another (controller, placement-group cleaner, the worker, which then imports
+transformers, TRL and peft, about 4 s here), each importing Ray Train and torch, besides
+``ray.init`` and ``ray.shutdown``. Per step, Train's helper processes (controller, cleaner,
+synchronisation and autoscaling actors, dashboard) wake up on the same two cores that the
+worker's two torch threads use; the median step is a few per cent slower, and the loop's total
+varies more from run to run with whatever else the machine is doing.
 """
 
 from __future__ import annotations
