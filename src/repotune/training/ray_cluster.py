@@ -37,7 +37,7 @@ TRAIN_LOG_LEVEL = "WARNING"
 At INFO Train logs every report with its whole metrics dict (1-2 KB a checkpoint) and each
 checkpoint's path; repotune relays the metrics to MLflow already, so on the console and in the
 Prefect run's logs they only bury the warnings. Train's system log files in the Ray session
-folder (``logs/train/ray-train-sys-*.log``) still keep every level."""
+folder (``logs/train/ray-train-sys-*.log``) still keep every level of its ``ray.train`` loggers."""
 
 
 LOCAL_RAY_ENV = {
@@ -65,7 +65,8 @@ def quiet_path_named_train_loggers() -> None:
 
     ``RunConfig.logging_config`` filters the ``ray.train.*`` loggers only, but some Train modules
     (the one that logs "Reporting training result ...", for one) name theirs by ``__file__``,
-    which passes the filter and reaches the console through the root logger.
+    which passes the filter and reaches the console through the root logger. Its lines (a dump of
+    the metrics, which MLflow gets from repotune) then go nowhere.
     """
     import ray.train
 
