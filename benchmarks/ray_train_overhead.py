@@ -183,18 +183,20 @@ def main() -> None:
     per_step_share = per_step / median(direct, "trainer")
     fixed = extra - per_step
     init, shutdown = median(ray_name, "ray_init"), median(ray_name, "ray_shutdown")
+
+    def step_line(stat: str) -> str:
+        plain, on_ray = median(direct, f"step_{stat}"), median(ray_name, f"step_{stat}")
+        change = on_ray / plain - 1
+        return f"{stat} step {plain:.3f} s direct, {on_ray:.3f} s on Ray ({change:+.1%})"
+
     print(
         f"\nRay's extra wall time: {extra:.1f} s = {share:.1%} of the direct run "
         f"({extra / median(ray_name, 'wall'):.1%} of Ray's own wall time)\n"
         f"  once per run: {fixed:.1f} s (ray.init {init:.1f} s, ray.shutdown {shutdown:.1f} s, "
         "the rest starting Train's controller, worker and helper actors, each a process that "
         "imports Ray Train and torch, and the final report)\n"
-        f"  per step: {per_step:+.1f} s in the training loop = {per_step_share:+.1%}; the "
-        f"median optimizer step {median(direct, 'step_median'):.3f} s direct, "
-        f"{median(ray_name, 'step_median'):.3f} s on Ray "
-        f"({median(ray_name, 'step_median') / median(direct, 'step_median') - 1:+.1%}), the mean "
-        f"{median(direct, 'step_mean'):.3f} s and {median(ray_name, 'step_mean'):.3f} s "
-        f"({median(ray_name, 'step_mean') / median(direct, 'step_mean') - 1:+.1%})"
+        f"  per step: {per_step:+.1f} s in the training loop = {per_step_share:+.1%}; "
+        f"{step_line('median')}, {step_line('mean')}"
     )
     if per_step_share < GOAL:
         print(
